@@ -1,0 +1,417 @@
+/* dock.c - JSON bodies of the dock protocol (v1). Every decoder checks types,
+ * lengths and ranges of every member and ignores nothing it does not know how
+ * to bound: unknown members are refused so that a peer's mistake is loud. */
+#include "dock-protocol/dock.h"
+
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/coding.h>
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	int status;
+} dock_codes[DOCK_C__COUNT] = {
+	[DOCK_C_OK] = { "ok", 200 },
+	[DOCK_C_BAD_REQUEST] = { "bad-request", 400 },
+	[DOCK_C_NOT_FOUND] = { "not-found", 404 },
+	[DOCK_C_METHOD] = { "method-not-allowed", 405 },
+	[DOCK_C_TOO_LARGE] = { "too-large", 413 },
+	[DOCK_C_IDENTITY] = { "identity", 403 },
+	[DOCK_C_PENDING] = { "pending", 403 },
+	[DOCK_C_HELD] = { "held", 403 },
+	[DOCK_C_LOST] = { "lost", 403 },
+	[DOCK_C_CSR] = { "bad-csr", 422 },
+	[DOCK_C_KEY] = { "bad-key", 422 },
+	[DOCK_C_INTERNAL] = { "internal", 500 },
+	[DOCK_C_UNAVAILABLE] = { "unavailable", 503 },
+};
+
+static const char *const dock_standings[] = {
+	[DOCK_S_UNKNOWN] = "unknown", [DOCK_S_PENDING] = "pending",
+	[DOCK_S_ENROLLED] = "enrolled", [DOCK_S_VALID] = "valid",
+	[DOCK_S_GRACE] = "grace", [DOCK_S_HELD] = "held", [DOCK_S_LOST] = "lost",
+};
+
+const char *dock_code_name(enum dock_code c)
+{
+	return (unsigned)c < DOCK_C__COUNT ? dock_codes[c].name : "internal";
+}
+
+int dock_code_status(enum dock_code c)
+{
+	return (unsigned)c < DOCK_C__COUNT ? dock_codes[c].status : 500;
+}
+
+enum dock_code dock_code_parse(const char *name)
+{
+	for (int i = 0; i < DOCK_C__COUNT; i++)
+		if (name && strcmp(name, dock_codes[i].name) == 0)
+			return (enum dock_code)i;
+	return DOCK_C_BAD_REQUEST;
+}
+
+const char *dock_standing_name(enum dock_standing s)
+{
+	return (unsigned)s < sizeof(dock_standings) / sizeof(dock_standings[0])
+		       ? dock_standings[s] : "unknown";
+}
+
+enum dock_standing dock_standing_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(dock_standings) / sizeof(dock_standings[0]); i++)
+		if (name && strcmp(name, dock_standings[i]) == 0)
+			return (enum dock_standing)i;
+	return DOCK_S_UNKNOWN;
+}
+
+static void why_set(char *why, size_t whylen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void why_set(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+/* base64 of bin as a new JSON string, or NULL. */
+static json_t *b64_json(const uint8_t *bin, size_t len)
+{
+	word32 outlen = (word32)((len + 2) / 3 * 4 + 1);
+	char *out = malloc(outlen);
+	json_t *j = NULL;
+
+	if (!out)
+		return NULL;
+	if (Base64_Encode_NoNl(bin, (word32)len, (byte *)out, &outlen) == 0)
+		j = json_stringn(out, outlen);
+	free(out);
+	return j;
+}
+
+/* Decodes a base64 member into out (cap bytes); strict alphabet, no spaces. */
+static int b64_member(json_t *obj, const char *key, uint8_t *out, size_t cap, size_t *ret_len,
+		      char *why, size_t whylen)
+{
+	json_t *v = json_object_get(obj, key);
+	const char *s;
+	size_t slen;
+	word32 outlen = (word32)cap;
+
+	if (!json_is_string(v)) {
+		why_set(why, whylen, "member \"%s\" missing or not a string", key);
+		return -EBADMSG;
+	}
+	s = json_string_value(v);
+	slen = json_string_length(v);
+	if (slen == 0 || slen % 4 != 0 || slen / 4 * 3 > cap + 2) {
+		why_set(why, whylen, "member \"%s\" is not base64 of at most %zu bytes", key, cap);
+		return -EBADMSG;
+	}
+	for (size_t i = 0; i < slen; i++) {
+		char c = s[i];
+		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			 (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+			 (c == '=' && i >= slen - 2);
+		if (!ok) {
+			why_set(why, whylen, "member \"%s\" has a non-base64 character", key);
+			return -EBADMSG;
+		}
+	}
+	if (Base64_Decode((const byte *)s, (word32)slen, out, &outlen) != 0 || outlen == 0) {
+		why_set(why, whylen, "member \"%s\" is not valid base64", key);
+		return -EBADMSG;
+	}
+	*ret_len = outlen;
+	return 0;
+}
+
+/* Copies a short printable text member; optional members may be absent. */
+static int text_member(json_t *obj, const char *key, int required, char *out, size_t cap,
+		       char *why, size_t whylen)
+{
+	json_t *v = json_object_get(obj, key);
+	const char *s;
+	size_t len;
+
+	out[0] = 0;
+	if (!v && !required)
+		return 0;
+	if (!json_is_string(v)) {
+		why_set(why, whylen, "member \"%s\" missing or not a string", key);
+		return -EBADMSG;
+	}
+	s = json_string_value(v);
+	len = json_string_length(v);
+	if (len >= cap) {
+		why_set(why, whylen, "member \"%s\" longer than %zu bytes", key, cap - 1);
+		return -EBADMSG;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+			why_set(why, whylen, "member \"%s\" has a control character", key);
+			return -EBADMSG;
+		}
+	}
+	memcpy(out, s, len + 1);
+	return 0;
+}
+
+/* Parses a JSON object and refuses members outside allowed. */
+static json_t *parse_object(const char *json, size_t len, const char *const *allowed,
+			    char *why, size_t whylen)
+{
+	json_error_t err;
+	json_t *root;
+	const char *key;
+	json_t *v;
+
+	if (!json || len == 0 || len > DOCK_MAX_BODY) {
+		why_set(why, whylen, "body empty or over %d bytes", DOCK_MAX_BODY);
+		return NULL;
+	}
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
+	if (!root) {
+		why_set(why, whylen, "body is not JSON: %s (byte %d)", err.text, err.position);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		why_set(why, whylen, "body is not a JSON object");
+		json_decref(root);
+		return NULL;
+	}
+	json_object_foreach(root, key, v) {
+		int known = 0;
+		for (const char *const *a = allowed; *a; a++)
+			known |= strcmp(*a, key) == 0;
+		if (!known) {
+			why_set(why, whylen, "unknown member \"%.40s\"", key);
+			json_decref(root);
+			return NULL;
+		}
+	}
+	return root;
+}
+
+static int dump(json_t *root, char **ret)
+{
+	char *s;
+
+	if (!root)
+		return -ENOMEM;
+	s = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
+int dock_encode_csr_req(const struct dock_csr_req *m, char **ret)
+{
+	json_t *root;
+
+	if (!m || !ret || m->csr_len == 0 || m->csr_len > DOCK_MAX_DER)
+		return -EINVAL;
+	root = json_object();
+	if (!root)
+		return -ENOMEM;
+	if (json_object_set_new(root, "csr", b64_json(m->csr, m->csr_len)) < 0 ||
+	    json_object_set_new(root, "model", json_string(m->model)) < 0 ||
+	    json_object_set_new(root, "firmware", json_string(m->firmware)) < 0) {
+		json_decref(root);
+		return -ENOMEM;
+	}
+	return dump(root, ret);
+}
+
+int dock_decode_csr_req(const char *json, size_t len, struct dock_csr_req *ret, char *why,
+			size_t whylen)
+{
+	static const char *const allowed[] = { "csr", "model", "firmware", NULL };
+	json_t *root;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	root = parse_object(json, len, allowed, why, whylen);
+	if (!root)
+		return -EBADMSG;
+	r = b64_member(root, "csr", ret->csr, sizeof(ret->csr), &ret->csr_len, why, whylen);
+	if (r == 0)
+		r = text_member(root, "model", 0, ret->model, sizeof(ret->model), why, whylen);
+	if (r == 0)
+		r = text_member(root, "firmware", 0, ret->firmware, sizeof(ret->firmware), why,
+				whylen);
+	json_decref(root);
+	return r;
+}
+
+static json_t *pins_json(const struct dock_cert_resp *m)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < m->n_pins; i++) {
+		char hex[65];
+		for (size_t k = 0; k < 32; k++)
+			snprintf(hex + 2 * k, 3, "%02x", m->pins[i][k]);
+		if (json_array_append_new(arr, json_string(hex)) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+int dock_encode_cert_resp(const struct dock_cert_resp *m, char **ret)
+{
+	json_t *root, *cas;
+
+	if (!m || !ret || m->cert_len == 0 || m->cert_len > DOCK_MAX_DER ||
+	    m->n_ca == 0 || m->n_ca > DOCK_MAX_CA || m->n_pins == 0 || m->n_pins > DOCK_MAX_PINS)
+		return -EINVAL;
+	root = json_object();
+	cas = json_array();
+	if (!root || !cas)
+		goto nomem;
+	for (size_t i = 0; i < m->n_ca; i++)
+		if (json_array_append_new(cas, b64_json(m->ca[i], m->ca_len[i])) < 0)
+			goto nomem;
+	if (json_object_set_new(root, "standing", json_string(dock_standing_name(m->standing))) < 0 ||
+	    json_object_set_new(root, "system_id", json_string(m->system_id)) < 0 ||
+	    json_object_set_new(root, "certificate", b64_json(m->cert, m->cert_len)) < 0 ||
+	    json_object_set(root, "ca", cas) < 0 ||
+	    json_object_set_new(root, "pins", pins_json(m)) < 0)
+		goto nomem;
+	json_decref(cas);
+	return dump(root, ret);
+nomem:
+	json_decref(cas);
+	json_decref(root);
+	return -ENOMEM;
+}
+
+static int hex32(const char *s, uint8_t out[32])
+{
+	if (!s || strlen(s) != 64)
+		return -1;
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+		if (sscanf(s + 2 * i, "%2x", &v) != 1 || !strchr("0123456789abcdef", s[2 * i]) ||
+		    !strchr("0123456789abcdef", s[2 * i + 1]))
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+static int decode_cas(json_t *root, struct dock_cert_resp *ret, char *why, size_t whylen)
+{
+	json_t *cas = json_object_get(root, "ca"), *pins = json_object_get(root, "pins");
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(cas) || json_array_size(cas) == 0 || json_array_size(cas) > DOCK_MAX_CA) {
+		why_set(why, whylen, "member \"ca\" must be an array of 1..%d certificates",
+			DOCK_MAX_CA);
+		return -EBADMSG;
+	}
+	json_array_foreach(cas, i, v) {
+		json_t *wrap = json_pack("{sO}", "c", v);
+		int r = wrap ? b64_member(wrap, "c", ret->ca[i], DOCK_MAX_DER, &ret->ca_len[i],
+					  why, whylen)
+			     : -ENOMEM;
+		json_decref(wrap);
+		if (r < 0)
+			return r;
+		ret->n_ca++;
+	}
+	if (!json_is_array(pins) || json_array_size(pins) == 0 ||
+	    json_array_size(pins) > DOCK_MAX_PINS) {
+		why_set(why, whylen, "member \"pins\" must be an array of 1..%d pins", DOCK_MAX_PINS);
+		return -EBADMSG;
+	}
+	json_array_foreach(pins, i, v) {
+		if (hex32(json_string_value(v), ret->pins[i]) < 0) {
+			why_set(why, whylen, "pin %zu is not 64 lower-case hex digits", i);
+			return -EBADMSG;
+		}
+		ret->n_pins++;
+	}
+	return 0;
+}
+
+int dock_decode_cert_resp(const char *json, size_t len, struct dock_cert_resp *ret, char *why,
+			  size_t whylen)
+{
+	static const char *const allowed[] = { "standing", "system_id", "certificate", "ca",
+					       "pins", NULL };
+	char standing[16];
+	json_t *root;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	root = parse_object(json, len, allowed, why, whylen);
+	if (!root)
+		return -EBADMSG;
+	r = text_member(root, "standing", 1, standing, sizeof(standing), why, whylen);
+	if (r == 0)
+		r = text_member(root, "system_id", 1, ret->system_id, sizeof(ret->system_id), why,
+				whylen);
+	if (r == 0)
+		r = b64_member(root, "certificate", ret->cert, sizeof(ret->cert), &ret->cert_len,
+			       why, whylen);
+	if (r == 0)
+		r = decode_cas(root, ret, why, whylen);
+	ret->standing = dock_standing_parse(standing);
+	json_decref(root);
+	return r;
+}
+
+int dock_encode_error(const struct dock_error_resp *m, char **ret)
+{
+	json_t *root;
+
+	if (!m || !ret)
+		return -EINVAL;
+	root = json_pack("{ssssss}", "error", dock_code_name(m->code), "standing",
+			 dock_standing_name(m->standing), "message", m->message);
+	return dump(root, ret);
+}
+
+int dock_decode_error(const char *json, size_t len, struct dock_error_resp *ret, char *why,
+		      size_t whylen)
+{
+	static const char *const allowed[] = { "error", "standing", "message", NULL };
+	char code[32], standing[16];
+	json_t *root;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	root = parse_object(json, len, allowed, why, whylen);
+	if (!root)
+		return -EBADMSG;
+	r = text_member(root, "error", 1, code, sizeof(code), why, whylen);
+	if (r == 0)
+		r = text_member(root, "standing", 0, standing, sizeof(standing), why, whylen);
+	if (r == 0)
+		r = text_member(root, "message", 0, ret->message, sizeof(ret->message), why, whylen);
+	ret->code = dock_code_parse(code);
+	ret->standing = dock_standing_parse(standing);
+	json_decref(root);
+	return r;
+}

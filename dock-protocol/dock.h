@@ -1,0 +1,139 @@
+/* dock.h - the dock protocol (version 1) shared by camera and controller:
+ * message bodies (JSON) and HTTP/1.1 framing. Pure code, no I/O, no keys:
+ * everything here parses untrusted bytes and is fuzzable. Spec: PROTOCOL.md. */
+#ifndef BWC_DOCK_H
+#define BWC_DOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <http_parser.h>
+
+#define DOCK_VERSION 1
+#define DOCK_PORT 4433
+#define DOCK_MAX_HEADER_BYTES 8192  /* request/status line + all headers */
+#define DOCK_MAX_HEADERS 32
+#define DOCK_MAX_BODY 65536         /* JSON bodies */
+#define DOCK_MAX_PATH 256
+#define DOCK_MAX_DER 4096
+#define DOCK_MAX_CA 2               /* current system CA + the next one (rotation) */
+#define DOCK_MAX_PINS 4
+#define DOCK_TEXT_MAX 64
+
+/* Wire error codes (the "error" member of an error body). */
+enum dock_code {
+	DOCK_C_OK = 0,
+	DOCK_C_BAD_REQUEST,        /* 400 malformed framing or body */
+	DOCK_C_NOT_FOUND,          /* 404 unknown path */
+	DOCK_C_METHOD,             /* 405 */
+	DOCK_C_TOO_LARGE,          /* 413 header or body over the limits */
+	DOCK_C_IDENTITY,           /* 403 certificate kind not allowed for this request */
+	DOCK_C_PENDING,            /* 403 waiting for admission (bwcctl camera enroll) */
+	DOCK_C_HELD,               /* 403 beyond grace: re-accept with the master key */
+	DOCK_C_LOST,               /* 403 reported lost */
+	DOCK_C_CSR,                /* 422 CSR invalid: signature, serial mismatch */
+	DOCK_C_KEY,                /* 422 CSR key is weak, of the wrong type, or reused */
+	DOCK_C_INTERNAL,           /* 500 */
+	DOCK_C_UNAVAILABLE,        /* 503 try again later */
+	DOCK_C__COUNT
+};
+
+const char *dock_code_name(enum dock_code c);     /* "held" */
+int dock_code_status(enum dock_code c);           /* 403 */
+enum dock_code dock_code_parse(const char *name); /* DOCK_C_BAD_REQUEST if unknown */
+
+/* A camera's standing at the controller (PROTOCOL.md, "Standing"). */
+enum dock_standing {
+	DOCK_S_UNKNOWN = 0, DOCK_S_PENDING, DOCK_S_ENROLLED, DOCK_S_VALID,
+	DOCK_S_GRACE, DOCK_S_HELD, DOCK_S_LOST,
+};
+const char *dock_standing_name(enum dock_standing s);
+enum dock_standing dock_standing_parse(const char *name);
+
+/* POST /v1/enrol and POST /v1/renew request body. */
+struct dock_csr_req {
+	uint8_t csr[DOCK_MAX_DER];
+	size_t csr_len;
+	char model[DOCK_TEXT_MAX];
+	char firmware[DOCK_TEXT_MAX];
+};
+
+/* 200 answer to enrol/renew. */
+struct dock_cert_resp {
+	enum dock_standing standing;   /* standing at this dock, before renewal */
+	char system_id[DOCK_TEXT_MAX];
+	uint8_t cert[DOCK_MAX_DER];
+	size_t cert_len;
+	uint8_t ca[DOCK_MAX_CA][DOCK_MAX_DER];
+	size_t ca_len[DOCK_MAX_CA];
+	size_t n_ca;
+	uint8_t pins[DOCK_MAX_PINS][32];   /* SHA-256 of each acceptable CA SPKI */
+	size_t n_pins;
+};
+
+/* Error answer. */
+struct dock_error_resp {
+	enum dock_code code;
+	enum dock_standing standing;
+	char message[256];
+};
+
+/* Encoders return a malloc'd NUL-terminated JSON string in *ret (caller frees). */
+int dock_encode_csr_req(const struct dock_csr_req *m, char **ret);
+int dock_encode_cert_resp(const struct dock_cert_resp *m, char **ret);
+int dock_encode_error(const struct dock_error_resp *m, char **ret);
+
+/* Decoders: 0 or -EBADMSG with a reason in why (for the log / error body). */
+int dock_decode_csr_req(const char *json, size_t len, struct dock_csr_req *ret,
+			char *why, size_t whylen);
+int dock_decode_cert_resp(const char *json, size_t len, struct dock_cert_resp *ret,
+			  char *why, size_t whylen);
+int dock_decode_error(const char *json, size_t len, struct dock_error_resp *ret,
+		      char *why, size_t whylen);
+
+/* HTTP/1.1 framing. Only Content-Length bodies; chunked transfer coding,
+ * oversized heads and bodies are refused. */
+enum dock_http_kind { DOCK_HTTP_REQUEST, DOCK_HTTP_RESPONSE };
+enum dock_http_state { DOCK_HTTP_MORE = 0, DOCK_HTTP_DONE = 1 };
+
+struct dock_http {
+	http_parser parser;
+	http_parser_settings settings;
+	enum dock_http_kind kind;
+	size_t max_body;
+	size_t head_bytes;
+	int n_headers;
+	int in_header_field;       /* parser callback bookkeeping */
+	char header_name[64];
+	int header_is_cl, header_is_te, header_is_ct, header_is_version;
+	/* Results */
+	int complete;
+	int method;                /* enum http_method */
+	int status;
+	char path[DOCK_MAX_PATH];
+	size_t path_len;
+	char content_type[64];
+	long version;              /* Dock-Protocol header, 0 if absent */
+	uint64_t content_length;
+	int has_content_length;
+	char *body;                /* malloc'd, NUL-terminated */
+	size_t body_len;
+	enum dock_code error;      /* set when feed fails */
+	char why[128];
+};
+
+void dock_http_init(struct dock_http *h, enum dock_http_kind kind, size_t max_body);
+/* Feeds bytes; *consumed tells how many were used (bytes after a complete
+ * message belong to the next one). Returns DOCK_HTTP_MORE, DOCK_HTTP_DONE or
+ * -EBADMSG with h->error and h->why set. */
+int dock_http_feed(struct dock_http *h, const char *data, size_t len, size_t *consumed);
+/* Frees the body; the struct can be re-initialised. */
+void dock_http_reset(struct dock_http *h);
+
+/* Message heads. Return the head length or -ENOSPC. */
+int dock_http_request_head(char *out, size_t cap, const char *method, const char *path,
+			   size_t body_len);
+int dock_http_response_head(char *out, size_t cap, int status, size_t body_len);
+
+#endif
