@@ -396,6 +396,120 @@ static int set_issuer(Cert *cert, const uint8_t *der, size_t len)
 	return CERTS_OK;
 }
 
+/* A DER element: offset of its tag, of its contents, and the contents' length. */
+struct der_span {
+	size_t hdr, start, len;
+};
+
+static size_t span_end(const struct der_span *s)
+{
+	return s->start + s->len;
+}
+
+/* Reads the element at pos (lengths up to two bytes, all we ever make). */
+static int der_read(const byte *buf, size_t end, size_t pos, byte *tag, struct der_span *s)
+{
+	size_t len, n = 0;
+
+	if (pos + 2 > end)
+		return -1;
+	*tag = buf[pos];
+	len = buf[pos + 1];
+	if (len & 0x80) {
+		n = len & 0x7f;
+		if (n == 0 || n > 2 || pos + 2 + n > end)
+			return -1;
+		len = 0;
+		for (size_t i = 0; i < n; i++)
+			len = (len << 8) | buf[pos + 2 + i];
+	}
+	s->hdr = pos;
+	s->start = pos + 2 + n;
+	s->len = len;
+	return span_end(s) <= end ? 0 : -1;
+}
+
+static size_t der_put_header(byte *out, byte tag, size_t len)
+{
+	size_t n = 0;
+
+	out[n++] = tag;
+	if (len >= 256)
+		out[n++] = 0x82, out[n++] = (byte)(len >> 8);
+	else if (len >= 128)
+		out[n++] = 0x81;
+	out[n++] = (byte)len;
+	return n;
+}
+
+/* Finds TBS > [3] > Extensions > the basicConstraints Extension that has no
+ * critical flag yet (the OID is followed directly by the OCTET STRING). */
+static int find_basic_constraints(const byte *tbs, size_t n, struct der_span lv[4])
+{
+	static const byte oid_then_value[] = { ASN_OBJECT_ID, 3, 0x55, 0x1d, 0x13, ASN_OCTET_STRING };
+	size_t pos;
+	byte tag;
+
+	if (der_read(tbs, n, 0, &tag, &lv[0]) != 0 || tag != (ASN_SEQUENCE | ASN_CONSTRUCTED))
+		return -1;
+	for (pos = lv[0].start; pos < span_end(&lv[0]); pos = span_end(&lv[1])) {
+		if (der_read(tbs, span_end(&lv[0]), pos, &tag, &lv[1]) != 0)
+			return -1;
+		if (tag == (ASN_CONTEXT_SPECIFIC | ASN_CONSTRUCTED | 3))
+			break;
+	}
+	if (pos >= span_end(&lv[0]) ||
+	    der_read(tbs, span_end(&lv[1]), lv[1].start, &tag, &lv[2]) != 0)
+		return -1;
+	for (pos = lv[2].start; pos < span_end(&lv[2]); pos = span_end(&lv[3])) {
+		if (der_read(tbs, span_end(&lv[2]), pos, &tag, &lv[3]) != 0)
+			return -1;
+		if (lv[3].len > sizeof(oid_then_value) &&
+		    memcmp(tbs + lv[3].start, oid_then_value, sizeof(oid_then_value)) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* wolfSSL 5.5 writes basicConstraints without the critical flag; RFC 5280
+ * 4.2.1.9 wants it critical in a CA. Inserts BOOLEAN TRUE after the OID of the
+ * unsigned TBS in tbs (n bytes, cap room) and grows the enclosing lengths. */
+static int mark_basic_constraints_critical(byte *tbs, size_t n, size_t cap, int *ret_n)
+{
+	static const byte critical[] = { ASN_BOOLEAN, 1, 0xff };
+	const size_t grow = sizeof(critical);
+	struct der_span lv[4];
+	byte *tmp;
+	size_t o = 0, from, insert;
+
+	if (find_basic_constraints(tbs, n, lv) != 0)
+		return CERTS_E_CRYPTO;
+	if (n + grow + 4 > cap)
+		return CERTS_E_INPUT;
+	tmp = malloc(n + grow + 4);
+	if (!tmp)
+		return CERTS_E_NOMEM;
+	insert = lv[3].start + 5; /* after the 5-byte OID */
+	for (int i = 0; i < 4; i++) {
+		size_t to = i < 3 ? lv[i + 1].hdr : insert;
+		o += der_put_header(tmp + o, tbs[lv[i].hdr], lv[i].len + grow);
+		memcpy(tmp + o, tbs + lv[i].start, to - lv[i].start);
+		o += to - lv[i].start;
+	}
+	memcpy(tmp + o, critical, grow);
+	o += grow;
+	from = insert;
+	for (int i = 3; i >= 0; i--) {
+		memcpy(tmp + o, tbs + from, span_end(&lv[i]) - from);
+		o += span_end(&lv[i]) - from;
+		from = span_end(&lv[i]);
+	}
+	memcpy(tbs, tmp, o);
+	free(tmp);
+	*ret_n = (int)o;
+	return CERTS_OK;
+}
+
 /* Builds the TBS into out and signs it in place with the issuer's key. */
 static int make_and_sign(Cert *cert, bool request, ecc_key *subject, ecc_key *signer,
 			 WC_RNG *rng, uint8_t *out, size_t cap, size_t *ret_len)
@@ -409,6 +523,11 @@ static int make_and_sign(Cert *cert, bool request, ecc_key *subject, ecc_key *si
 		r = wc_MakeCert(cert, out, n, NULL, subject, rng);
 	if (r < 0)
 		return r == BUFFER_E ? CERTS_E_INPUT : CERTS_E_CRYPTO;
+	if (!request && cert->isCA) {
+		r = mark_basic_constraints_critical(out, (size_t)cert->bodySz, n, &cert->bodySz);
+		if (r != CERTS_OK)
+			return r;
+	}
 	r = wc_SignCert(cert->bodySz, cert->sigType, out, n, NULL, signer, rng);
 	if (r < 0)
 		return r == BUFFER_E ? CERTS_E_INPUT : CERTS_E_CRYPTO;
