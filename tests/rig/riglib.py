@@ -474,15 +474,19 @@ class Rig:
         self.set_clock(0)
         say("rig %s in %s, %d camera(s), %s enrolment" % (self.prefix, self.dir, cameras,
                                                           "manual" if manual_enrol else "auto"))
-        self.make_pki(cameras)
-        self.init_controller(self.dir / "controller", not manual_enrol, 1000, "Rig system")
-        self.build_network(cameras)
-        ctl = self.host("controller")
-        self.wait_started(ctl, self.start(ctl))
-        procs = [(self.host("cam%d" % i), None) for i in range(1, cameras + 1)]
-        procs = [(h, self.start(h)) for h, _ in procs]
-        for h, p in procs:
-            self.wait_started(h, p, timeout=5.0)
+        try:
+            self.make_pki(cameras)
+            self.init_controller(self.dir / "controller", not manual_enrol, 1000, "Rig system")
+            self.build_network(cameras)
+            ctl = self.host("controller")
+            self.wait_started(ctl, self.start(ctl))
+            procs = [self.host("cam%d" % i) for i in range(1, cameras + 1)]
+            procs = [(h, self.start(h)) for h in procs]
+            for h, p in procs:
+                self.wait_started(h, p, timeout=5.0)
+        except RigError as e:
+            raise RigError("%s\nup failed halfway; clean up with `bwc-rig down --state %s`"
+                           % (e, self.dir))
         say("rig is up; nothing is docked (dock a camera with `bwc-rig dock 1`)")
 
     def advance(self, days):
