@@ -540,13 +540,14 @@ int audit_verify(const char *path, struct audit_problem *ret)
 
 	if (!path)
 		return -EINVAL;
-	r = load_entries(path, &es);
-	if (r < 0)
-		goto out;
 	r = read_head(path, &h);
 	if (r < 0 && r != -ENOENT)
 		goto out;
-	r = 0;
+	r = load_entries(path, &es);
+	if (r == -ENOENT && h.present)
+		r = 0; /* a deleted log whose head survived: judged as empty */
+	if (r < 0)
+		goto out;
 	for (size_t i = 0; i < es.n && r == 0; i++)
 		r = check_entry(&es, i, &h, &p);
 	if (r == 0)

@@ -100,6 +100,25 @@ static void shown(const char *log)
 	free(text);
 }
 
+/* A damaged line is skipped, said in the table, and reported. */
+static void shown_damaged(const char *log)
+{
+	FILE *f = fopen(log, "a");
+	char *text;
+	int r;
+
+	CHECK(f && fputs("{\"seq\":4,garbage\n", f) >= 0 && fclose(f) == 0);
+	text = show(log, NULL, 0, &r);
+	CHECK(r == AUDIT_TAMPERED);
+	CHECK(strstr(text, "line 4 is malformed") != NULL);
+	CHECK(strstr(text, "passphrase-set") != NULL);
+	free(text);
+	text = show(log, NULL, 1, &r);
+	CHECK(r == AUDIT_TAMPERED);
+	CHECK(strstr(text, "garbage") == NULL);
+	free(text);
+}
+
 int main(void)
 {
 	const char *log = check_path("custody.log");
@@ -107,5 +126,7 @@ int main(void)
 	on_disk(log);
 	shown(log);
 	CHECK(audit_verify(log, NULL) == 0);
+	shown_damaged(log);
+	CHECK(audit_verify(log, NULL) == AUDIT_TAMPERED);
 	return check_done();
 }

@@ -171,6 +171,10 @@ static void head_checks(void)
 	put(head_path, "{\"seq\":1}\n", 10);
 	CHECK(names(N, N, "head file malformed"));
 	restore();
+	CHECK(unlink(log_path) == 0);
+	CHECK(names(1, 1, "entries removed at the end"));
+	CHECK(audit_append(log_path, "camera-held", NULL, NULL) == AUDIT_E_HEAD);
+	restore();
 }
 
 /* Power loss in the middle of a line: verify names it, appends refuse. */
