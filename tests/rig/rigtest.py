@@ -83,6 +83,46 @@ class RigTest:
             args += ["--standing", standing]
         return self.bwc_rig(*args, timeout=timeout + 30).returncode == 0
 
+    def new_rig(self, label):
+        """Take the current rig down and continue with a fresh one in another state dir."""
+        if not self.down_done:
+            self.down()
+        self.state = self.tmp / label
+        self.rig = riglib.Rig(self.state)
+        self.down_done = False
+        print("== %s: new rig (state %s)" % (self.name, self.state), flush=True)
+
+    def pin(self, index):
+        """`bwc-pki pin` of camN's LDevID certificate, or None."""
+        p = self.pki("pin", self.rig.keystore(index) / "ldevid.pem")
+        return p.stdout.strip() or None if p.returncode == 0 else None
+
+    def spki_sha256(self, index):
+        """The same key fingerprint computed by openssl, independent of bwc-pki."""
+        cert = self.rig.keystore(index) / "ldevid.pem"
+        p = self.sh(["sh", "-c", "openssl x509 -in \"$1\" -noout -pubkey | openssl pkey "
+                     "-pubin -outform DER | openssl dgst -sha256 -r", "-", cert], quiet=True)
+        return p.stdout.split()[0] if p.returncode == 0 and p.stdout.strip() else None
+
+    def renewals(self, index):
+        return self.camera(index).get("renewals")
+
+    def dock(self, cam, docked=True):
+        verb = "dock" if docked else "undock"
+        self.require("%s cam%s" % (verb, cam), self.bwc_rig(verb, str(cam)).returncode == 0)
+
+    def advance(self, days):
+        self.require("advance %s days" % days,
+                     self.bwc_rig("advance", str(days), timeout=180).returncode == 0)
+
+    def camera_list(self):
+        """bwcctl camera list --json as {serial: entry}."""
+        p = self.bwcctl("camera", "list", "--json")
+        try:
+            return {c.get("serial"): c for c in json.loads(p.stdout)}
+        except (ValueError, TypeError, AttributeError):
+            return {}
+
     def log_size(self, host):
         try:
             return self.rig.host(host).log.stat().st_size

@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+# Refusals: a camera reported lost is not renewed, and a camera enrolled to one system
+# sends nothing to another system's controller on the same dock, even one that answers first.
+
+import re
+import time
+
+import rigtest
+
+NONZERO_BYTES = re.compile(r"app_bytes_in=[1-9]")
+
+
+def lost_camera(t):
+    t.dock(1)
+    t.dock(2)
+    t.require("cam1 enrols", t.wait(1, renewals_above=0, standing="valid"))
+    t.require("cam2 enrols", t.wait(2, renewals_above=0, standing="valid"))
+    t.dock(2, False)
+    t.dock(1, False)
+    p = t.bwcctl("camera", "lost", "RIG00002")
+    t.require("bwcctl camera lost RIG00002", p.returncode == 0)
+    n = t.renewals(2)
+    mark = t.log_size("controller")
+    t.dock(2)
+    t.check("the lost camera gets standing lost", t.wait(2, standing="lost", timeout=60))
+    t.check("the lost camera got no renewal", t.renewals(2) == n, t.camera(2))
+    text = t.log_since("controller", mark)
+    t.check("the controller log reports the return of lost RIG00002",
+            any("RIG00002" in line and "lost" in line.lower() for line in text.splitlines()),
+            text[-600:])
+    t.dock(2, False)
+
+
+def rogue_answers_first(t):
+    t.require("rogue up", t.bwc_rig("rogue", "up").returncode == 0)
+    rogue = (t.status().get("rogue") or {}).get("address") or ""
+    t.require("the rogue controller reports its address", rogue.startswith("fe80:"), rogue)
+    rogue_ip = rogue.split("%")[0]
+    n = t.renewals(1)
+    cam_mark, rogue_mark = t.log_size("cam1"), t.log_size("rogue")
+    t.dock(1)
+    t.check("with the rogue present cam1 still renews with its own controller",
+            t.wait(1, renewals_above=n, standing="valid", timeout=60))
+    st = t.camera(1)
+    t.check("cam1's controller is not the rogue", rogue_ip not in str(st.get("controller")), st)
+    cam_log = t.log_since("cam1", cam_mark)
+    t.check("cam1's log shows it refused the rogue (%s)" % rogue_ip,
+            rogue_ip in cam_log, cam_log[-600:])
+    rogue_log = t.log_since("rogue", rogue_mark)
+    t.check("the rogue logged cam1's connection with app_bytes_in=0",
+            "app_bytes_in=0" in rogue_log, rogue_log[-600:])
+    t.check("the rogue received no application byte",
+            not NONZERO_BYTES.search(rogue_log), rogue_log[-600:])
+    t.dock(1, False)
+    return rogue_ip
+
+
+def rogue_alone(t, rogue_ip):
+    t.require("stop controller", t.bwc_rig("stop", "controller").returncode == 0)
+    n = t.renewals(1)
+    rogue_mark = t.log_size("rogue")
+    t.dock(1)
+    time.sleep(10)
+    st = t.camera(1)
+    t.check("with only the rogue on the dock cam1 is not renewed (10 s)",
+            st.get("renewals") == n, st)
+    t.check("cam1 did not take the rogue as its controller",
+            rogue_ip not in str(st.get("controller")), st)
+    rogue_log = t.log_since("rogue", rogue_mark)
+    t.check("the rogue saw cam1 connect and send nothing (app_bytes_in=0)",
+            "app_bytes_in=0" in rogue_log and not NONZERO_BYTES.search(rogue_log),
+            rogue_log[-600:])
+    ks = t.rig.keystore(1)
+    p = t.exec_in("cam1", "curl", "-sS", "-m", "10", "-k", "-o", "/dev/null",
+                  "-w", "%{http_code}", "--cert", ks / "ldevid.pem", "--key", ks / "ldevid.key",
+                  "https://[%s%%25dock0]:4433/" % rogue_ip)
+    t.check("curl with cam1's LDevID is refused by the rogue in the TLS handshake",
+            p.returncode in (35, 56) and p.stdout.strip() in ("", "000"),
+            "curl exit %d, http %s" % (p.returncode, p.stdout.strip()))
+
+
+def body(t):
+    t.up(2)
+    lost_camera(t)
+    rogue_ip = rogue_answers_first(t)
+    rogue_alone(t, rogue_ip)
+
+
+if __name__ == "__main__":
+    rigtest.run("refusals", body)
