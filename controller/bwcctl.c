@@ -1,0 +1,431 @@
+/* bwcctl.c - the administrator's tool for the system controller: initialise
+ * the system (master-key passphrase, system CA), admit, accept and report
+ * cameras, and read the custody audit trail. Works on the state directory
+ * next to a running daemon (SQLite WAL, locked audit appends). */
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/random.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "certs/certs.h"
+#include "controller/controller.h"
+#include "shared/audit.h"
+#include "shared/passphrase.h"
+#include "shared/util.h"
+
+#define CA_YEARS 10
+
+struct cli {
+	struct ctl_config cfg;
+	registry_t *reg;
+	char audit_path[PATH_MAX];
+	const char *passphrase_file;
+	const char *system_name;
+	int json;
+	const char *camera_filter;
+};
+
+static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bwcctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static void audit(struct cli *c, const char *event, const char *serial, const char *note)
+{
+	json_t *d = json_pack("{ss}", "note", note);
+	int r = audit_append(c->audit_path, event, serial, d);
+
+	json_decref(d);
+	if (r < 0)
+		fprintf(stderr, "bwcctl: warning: cannot record \"%s\" in the audit trail %s (%d)\n",
+			event, c->audit_path, r);
+}
+
+static int read_pass(struct cli *c, const char *prompt, char *out, size_t cap, size_t *len)
+{
+	int r = pp_read(c->passphrase_file, prompt, out, cap, len);
+
+	if (r < 0)
+		return die("cannot read the master-key passphrase%s%s: %s",
+			   c->passphrase_file ? " from " : "",
+			   c->passphrase_file ? c->passphrase_file : "", pp_strerror(r));
+	return 0;
+}
+
+/* ---- init ---------------------------------------------------------------- */
+
+static int make_system_ca(struct cli *c, const char *system_id)
+{
+	struct cert_req req = { .profile = CERT_PROFILE_SYSTEM_CA };
+	uint8_t spki[CERTS_MAX_SPKI], der[CERTS_MAX_DER];
+	char pem[8192], path[PATH_MAX];
+	size_t spki_len, der_len, pem_len;
+	ecc_key key;
+	WC_RNG rng;
+	int r;
+
+	if (wc_InitRng(&rng) != 0)
+		return die("random number generator failed");
+	r = certs_ec_generate(&rng, &key);
+	if (r == 0)
+		r = certs_ec_spki(&key, spki, sizeof(spki), &spki_len);
+	snprintf(req.common_name, sizeof(req.common_name), "BWC system CA %s", system_id);
+	snprintf(req.organization, sizeof(req.organization), "%s", c->system_name);
+	req.not_before = time(NULL) - 60;
+	req.not_after = req.not_before + (time_t)CA_YEARS * 365 * DAY_SECONDS;
+	req.spki = spki;
+	req.spki_len = spki_len;
+	if (r == 0)
+		r = certs_issue(&req, &key, NULL, 0, &rng, der, sizeof(der), &der_len);
+	if (r == 0)
+		r = certs_ec_to_pem(&key, pem, sizeof(pem), &pem_len);
+	if (r == 0 && config_path(&c->cfg, "ca/ca.key", path, sizeof(path)) == 0)
+		r = util_write_file_atomic(path, pem, pem_len, 0600);
+	util_wipe(pem, sizeof(pem));
+	if (r == 0)
+		r = certs_der_to_pem(der, der_len, "CERTIFICATE", pem, sizeof(pem), &pem_len);
+	if (r == 0 && config_path(&c->cfg, "ca/ca.pem", path, sizeof(path)) == 0)
+		r = util_write_file_atomic(path, pem, pem_len, 0644);
+	wc_ecc_free(&key);
+	wc_FreeRng(&rng);
+	if (r < 0)
+		return die("cannot create the system CA in %s/ca: %s", c->cfg.state_dir,
+			   r <= -10 ? certs_strerror(r) : strerror(-r));
+	printf("system CA created: %s/ca/ca.pem (ECDSA P-256, %d years)\n", c->cfg.state_dir,
+	       CA_YEARS);
+	return 0;
+}
+
+static int cmd_init(struct cli *c)
+{
+	char pass[256], again[256], verifier[256], id[17], path[PATH_MAX];
+	uint8_t rnd[8];
+	size_t len = 0, len2 = 0;
+	WC_RNG rng;
+	int r;
+
+	if (registry_meta_get(c->reg, "system_id", id, sizeof(id)) == 0)
+		return die("%s is already initialised (system %s); refusing to replace its CA",
+			   c->cfg.state_dir, id);
+	if (!c->system_name)
+		return die("init needs --system-name NAME");
+	if (read_pass(c, "New master-key passphrase: ", pass, sizeof(pass), &len))
+		return 1;
+	if (!c->passphrase_file) {
+		if (read_pass(c, "Repeat it: ", again, sizeof(again), &len2))
+			return 1;
+		r = len != len2 || memcmp(pass, again, len) != 0;
+		util_wipe(again, sizeof(again));
+		if (r)
+			return die("the two passphrases differ; nothing changed");
+	}
+	r = pp_make_verifier(pass, len, verifier, sizeof(verifier));
+	util_wipe(pass, sizeof(pass));
+	if (r < 0)
+		return die("master-key passphrase refused: %s", pp_strerror(r));
+	if (wc_InitRng(&rng) != 0 || wc_RNG_GenerateBlock(&rng, rnd, sizeof(rnd)) != 0)
+		return die("random number generator failed");
+	wc_FreeRng(&rng);
+	util_hex(rnd, sizeof(rnd), id);
+	config_path(&c->cfg, "ca", path, sizeof(path));
+	if ((r = util_mkdir_p(path, 0700)) < 0)
+		return die("cannot create %s: %s", path, strerror(-r));
+	if (make_system_ca(c, id))
+		return 1;
+	if (registry_meta_set(c->reg, "master_verifier", verifier) < 0 ||
+	    registry_meta_set(c->reg, "system_name", c->system_name) < 0 ||
+	    registry_meta_set(c->reg, "system_id", id) < 0)
+		return die("cannot write the registry: %s", registry_errmsg(c->reg));
+	audit(c, "init", NULL, "system initialised");
+	printf("system %s (\"%s\") initialised; master-key verifier stored (Argon2id)\n", id,
+	       c->system_name);
+	return 0;
+}
+
+/* ---- cameras ------------------------------------------------------------- */
+
+static int get_camera(struct cli *c, const char *serial, struct camera_rec *rec)
+{
+	int r = registry_get(c->reg, serial, rec);
+
+	if (r == -ENOENT)
+		return die("no camera %s in this system (bwcctl camera list shows them)", serial);
+	if (r < 0)
+		return die("registry read failed: %s", registry_errmsg(c->reg));
+	return 0;
+}
+
+static int put_camera(struct cli *c, const struct camera_rec *rec)
+{
+	if (registry_put(c->reg, rec) < 0)
+		return die("registry write failed: %s", registry_errmsg(c->reg));
+	return 0;
+}
+
+static int cmd_enroll(struct cli *c, const char *serial)
+{
+	struct camera_rec rec;
+	int r;
+
+	if (certs_check_serial(serial) != 0)
+		return die("\"%s\" is not a camera serial number", serial);
+	r = registry_get(c->reg, serial, &rec);
+	if (r == 0 && rec.state != CAM_PENDING)
+		return die("camera %s is %s, not waiting for admission", serial,
+			   cam_state_name(rec.state));
+	if (r == -ENOENT) {
+		memset(&rec, 0, sizeof(rec));
+		snprintf(rec.serial, sizeof(rec.serial), "%s", serial);
+		rec.created = time(NULL);
+	} else if (r < 0) {
+		return die("registry read failed: %s", registry_errmsg(c->reg));
+	}
+	rec.state = CAM_ADMITTED;
+	if (put_camera(c, &rec))
+		return 1;
+	audit(c, "admit", serial, "admitted by the administrator");
+	printf("camera %s admitted: it is enrolled on its next dock\n", serial);
+	return 0;
+}
+
+static int cmd_lost(struct cli *c, const char *serial)
+{
+	struct camera_rec rec;
+
+	if (get_camera(c, serial, &rec))
+		return 1;
+	rec.state = CAM_LOST;
+	if (put_camera(c, &rec))
+		return 1;
+	audit(c, "lost", serial, "reported lost by the administrator");
+	printf("camera %s marked lost: it is refused from now on and its return is reported\n",
+	       serial);
+	return 0;
+}
+
+static int check_master(struct cli *c, const char *serial)
+{
+	char verifier[256], num[32], pass[256];
+	unsigned failures = 0;
+	time_t last = 0, now = time(NULL), next;
+	size_t len = 0;
+	int r;
+
+	if (registry_meta_get(c->reg, "master_verifier", verifier, sizeof(verifier)) < 0)
+		return die("no master-key verifier: run bwcctl init first");
+	if (registry_meta_get(c->reg, "pp_failures", num, sizeof(num)) == 0)
+		failures = (unsigned)strtoul(num, NULL, 10);
+	if (registry_meta_get(c->reg, "pp_last_failure", num, sizeof(num)) == 0)
+		last = (time_t)strtoll(num, NULL, 10);
+	next = pp_next_allowed(failures, last);
+	if (now < next) {
+		char when[32];
+		util_time_iso(next, when, sizeof(when));
+		audit(c, "accept-throttled", serial, "passphrase attempt refused: too many wrong tries");
+		return die("too many wrong passphrases (%u): try again after %s", failures, when);
+	}
+	if (read_pass(c, "Master-key passphrase: ", pass, sizeof(pass), &len))
+		return 1;
+	r = pp_check(pass, len, verifier);
+	util_wipe(pass, sizeof(pass));
+	if (r == 0) {
+		registry_meta_set(c->reg, "pp_failures", "0");
+		return 0;
+	}
+	snprintf(num, sizeof(num), "%u", failures + 1);
+	registry_meta_set(c->reg, "pp_failures", num);
+	snprintf(num, sizeof(num), "%lld", (long long)now);
+	registry_meta_set(c->reg, "pp_last_failure", num);
+	audit(c, "accept-failed", serial, "wrong master-key passphrase");
+	return die("wrong master-key passphrase; the attempt is recorded in the audit trail");
+}
+
+static int cmd_accept(struct cli *c, const char *serial)
+{
+	struct camera_rec rec;
+	time_t now = time(NULL);
+	enum dock_standing st;
+
+	if (get_camera(c, serial, &rec))
+		return 1;
+	st = registry_standing(&rec, now, (long)c->cfg.grace_days * DAY_SECONDS);
+	if (rec.state == CAM_LOST)
+		return die("camera %s is reported lost; it cannot be re-accepted", serial);
+	if (st != DOCK_S_HELD)
+		return die("camera %s is %s, not held: nothing to accept", serial,
+			   dock_standing_name(st));
+	if (check_master(c, serial))
+		return 1;
+	rec.state = CAM_ACCEPTED;
+	if (put_camera(c, &rec))
+		return 1;
+	audit(c, "accept", serial, "held camera re-accepted with the master-key passphrase");
+	printf("camera %s accepted: its certificate is renewed on its next dock\n", serial);
+	return 0;
+}
+
+struct list_ctx {
+	struct cli *c;
+	json_t *arr;
+	time_t now;
+};
+
+static int list_one(const struct camera_rec *rec, void *ud)
+{
+	struct list_ctx *l = ud;
+	enum dock_standing st = registry_standing(rec, l->now, (long)l->c->cfg.grace_days * DAY_SECONDS);
+	char na[32] = "-", ld[32] = "-";
+
+	if (rec->not_after)
+		util_time_iso(rec->not_after, na, sizeof(na));
+	if (rec->last_dock)
+		util_time_iso(rec->last_dock, ld, sizeof(ld));
+	if (l->arr)
+		return json_array_append_new(l->arr, json_pack(
+			"{ss ss ss s? s? ss ss}", "serial", rec->serial, "state",
+			cam_state_name(rec->state), "standing", dock_standing_name(st), "not_after",
+			rec->not_after ? json_string(na) : json_null(), "last_dock",
+			rec->last_dock ? json_string(ld) : json_null(), "model", rec->model,
+			"firmware", rec->firmware)) < 0 ? -ENOMEM : 0;
+	printf("%-12s %-9s %-9s %-21s %-21s\n", rec->serial, dock_standing_name(st),
+	       cam_state_name(rec->state), na, ld);
+	return 0;
+}
+
+static int cmd_list(struct cli *c)
+{
+	struct list_ctx l = { c, c->json ? json_array() : NULL, time(NULL) };
+	int r;
+
+	if (!c->json)
+		printf("%-12s %-9s %-9s %-21s %-21s\n", "SERIAL", "STANDING", "STATE",
+		       "CERT EXPIRES", "LAST DOCK");
+	r = registry_foreach(c->reg, list_one, &l);
+	if (r < 0) {
+		json_decref(l.arr);
+		return die("registry read failed: %s", registry_errmsg(c->reg));
+	}
+	if (l.arr) {
+		json_dumpf(l.arr, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(l.arr);
+	}
+	return 0;
+}
+
+/* ---- audit ---------------------------------------------------------------- */
+
+static int cmd_audit_verify(struct cli *c)
+{
+	struct audit_problem p;
+	int r = audit_verify(c->audit_path, &p);
+
+	if (r < 0)
+		return die("cannot read the audit trail %s (%d)", c->audit_path, r);
+	if (r > 0) {
+		fprintf(stderr, "bwcctl: audit trail %s FAILED verification: %s\n", c->audit_path,
+			p.message);
+		return 1;
+	}
+	printf("audit trail %s verified: chain intact\n", c->audit_path);
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: bwcctl -c CONFIG COMMAND\n"
+		"  init --system-name NAME [--passphrase-file F]\n"
+		"  camera list [--json]\n"
+		"  camera enroll SERIAL        admit a camera waiting for enrolment\n"
+		"  camera accept SERIAL [--passphrase-file F]\n"
+		"                              re-accept a held camera (master-key passphrase)\n"
+		"  camera lost SERIAL          refuse this camera from now on\n"
+		"  audit verify                check the hash chain of the audit trail\n"
+		"  audit show [--camera SERIAL] [--json]\n");
+}
+
+static int dispatch(struct cli *c, int argc, char **argv)
+{
+	const char *a0 = argc > 0 ? argv[0] : "", *a1 = argc > 1 ? argv[1] : "";
+	const char *a2 = argc > 2 ? argv[2] : NULL;
+
+	if (!strcmp(a0, "init") && argc == 1)
+		return cmd_init(c);
+	if (!strcmp(a0, "camera") && !strcmp(a1, "list") && argc == 2)
+		return cmd_list(c);
+	if (!strcmp(a0, "camera") && a2 && argc == 3) {
+		if (!strcmp(a1, "enroll"))
+			return cmd_enroll(c, a2);
+		if (!strcmp(a1, "accept"))
+			return cmd_accept(c, a2);
+		if (!strcmp(a1, "lost"))
+			return cmd_lost(c, a2);
+	}
+	if (!strcmp(a0, "audit") && !strcmp(a1, "verify") && argc == 2)
+		return cmd_audit_verify(c);
+	if (!strcmp(a0, "audit") && !strcmp(a1, "show") && argc == 2)
+		return audit_show(c->audit_path, c->camera_filter, c->json, stdout) < 0
+			       ? die("cannot read the audit trail %s", c->audit_path) : 0;
+	usage(stderr);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "passphrase-file", required_argument, NULL, 'p' },
+		{ "system-name", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "camera", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli c = { 0 };
+	const char *conf = NULL;
+	char why[256], path[PATH_MAX];
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': conf = optarg; break;
+		case 'p': c.passphrase_file = optarg; break;
+		case 's': c.system_name = optarg; break;
+		case 'j': c.json = 1; break;
+		case 'C': c.camera_filter = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!conf) {
+		usage(stderr);
+		return 2;
+	}
+	if (config_load(conf, &c.cfg, why, sizeof(why)) < 0)
+		return die("configuration: %s", why);
+	if ((r = util_mkdir_p(c.cfg.state_dir, 0700)) < 0)
+		return die("cannot create the state directory %s: %s", c.cfg.state_dir, strerror(-r));
+	config_path(&c.cfg, "audit.log", c.audit_path, sizeof(c.audit_path));
+	if (config_path(&c.cfg, "registry.db", path, sizeof(path)) < 0 ||
+	    registry_open(path, &c.reg) < 0)
+		return die("cannot open the registry %s", path);
+	r = dispatch(&c, argc - optind, argv + optind);
+	registry_close(c.reg);
+	return r;
+}

@@ -1,0 +1,297 @@
+/* controller.c - the system controller daemon (parent process): reads the
+ * configuration, starts the CA process, makes a fresh TLS server identity,
+ * then serves docked cameras on one libuv loop and advertises itself on the
+ * dock link. */
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/asn_public.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "certs/certs.h"
+#include "controller/listener.h"
+#include "controller/ra.h"
+#include "shared/log.h"
+#include "shared/util.h"
+
+#define SERVER_CERT_DAYS 90
+
+static int load_pem_cert(const char *path, uint8_t *der, size_t cap, size_t *len)
+{
+	uint8_t *pem = NULL;
+	size_t plen;
+	int r = util_read_file(path, 65536, &pem, &plen);
+
+	if (r < 0) {
+		log_error("cannot read certificate %s: %s", path, strerror(-r));
+		return r;
+	}
+	r = certs_pem_to_der((char *)pem, plen, "CERTIFICATE", der, cap, len);
+	free(pem);
+	if (r < 0)
+		log_error("%s: %s", path, certs_strerror(r));
+	return r;
+}
+
+/* A fresh server key per start, kept in memory only; its certificate comes
+ * from the CA process and is written out for operators to inspect. */
+static int make_server_identity(struct ctl *ctl, WOLFSSL_CTX *tls)
+{
+	struct ca_request q = { .kind = CA_ISSUE_SERVER };
+	uint8_t der[CERTS_MAX_DER], keyder[256];
+	char pem[8192], path[PATH_MAX];
+	size_t der_len = 0, pem_len = 0, spki_len = 0;
+	time_t now = time(NULL);
+	ecc_key key;
+	WC_RNG rng;
+	int r, klen;
+
+	if (wc_InitRng(&rng) != 0)
+		return -EIO;
+	r = certs_ec_generate(&rng, &key);
+	wc_FreeRng(&rng);
+	if (r < 0)
+		return r;
+	r = certs_ec_spki(&key, q.spki, sizeof(q.spki), &spki_len);
+	q.spki_len = (uint32_t)spki_len;
+	snprintf(q.common_name, sizeof(q.common_name), "BWC controller %.32s", ctl->system_id);
+	q.not_before = now - 60;
+	q.not_after = now + SERVER_CERT_DAYS * DAY_SECONDS;
+	if (r == 0)
+		r = ca_issue(&ctl->ca, &q, der, sizeof(der), &der_len);
+	if (r < 0) {
+		log_error("the CA process did not issue the server certificate (code %d)", r);
+		goto out;
+	}
+	klen = wc_EccKeyToDer(&key, keyder, sizeof(keyder));
+	if (klen <= 0 ||
+	    wolfSSL_CTX_use_PrivateKey_buffer(tls, keyder, klen, WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS ||
+	    wolfSSL_CTX_use_certificate_buffer(tls, der, (long)der_len, WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS) {
+		log_error("cannot load the server identity into TLS");
+		r = -EIO;
+		goto out;
+	}
+	if (config_path(&ctl->cfg, "server.pem", path, sizeof(path)) == 0 &&
+	    certs_der_to_pem(der, der_len, "CERTIFICATE", pem, sizeof(pem), &pem_len) == 0 &&
+	    util_write_file_atomic(path, pem, pem_len, 0644) < 0)
+		log_warn("cannot write %s (for inspection only)", path);
+	r = 0;
+out:
+	util_wipe(keyder, sizeof(keyder));
+	wc_ecc_free(&key);
+	return r;
+}
+
+static WOLFSSL_CTX *make_tls(struct ctl *ctl)
+{
+	WOLFSSL_CTX *tls = wolfSSL_CTX_new(wolfTLSv1_3_server_method());
+	int groups[] = { WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1 };
+
+	if (!tls)
+		return NULL;
+	/* ChaCha20-Poly1305 first: this wolfSSL build has no AES-NI (docs). */
+	if (wolfSSL_CTX_set_cipher_list(tls, "TLS13-CHACHA20-POLY1305-SHA256:"
+					"TLS13-AES256-GCM-SHA384:TLS13-AES128-GCM-SHA256") != WOLFSSL_SUCCESS ||
+	    wolfSSL_CTX_set_groups(tls, groups, 2) != WOLFSSL_SUCCESS ||
+	    wolfSSL_CTX_load_verify_buffer(tls, ctl->ca_der, (long)ctl->ca_len,
+					   WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS ||
+	    (ctl->next_ca_len &&
+	     wolfSSL_CTX_load_verify_buffer(tls, ctl->next_ca_der, (long)ctl->next_ca_len,
+					    WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS) ||
+	    wolfSSL_CTX_load_verify_buffer(tls, ctl->mfr_der, (long)ctl->mfr_len,
+					   WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS) {
+		log_error("cannot configure TLS (cipher suites, groups or trust anchors)");
+		wolfSSL_CTX_free(tls);
+		return NULL;
+	}
+	wolfSSL_CTX_set_session_cache_mode(tls, WOLFSSL_SESS_CACHE_OFF);
+	wolfSSL_CTX_no_ticket_TLSv13(tls);
+	return tls;
+}
+
+/* Link-local address of the dock interface, for status.json. */
+static void dock_address(const char *ifname, char *out, size_t cap)
+{
+	struct ifaddrs *ifa, *i;
+
+	snprintf(out, cap, "none");
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)i->ifa_addr;
+		char host[64];
+		if (!s6 || s6->sin6_family != AF_INET6 || strcmp(i->ifa_name, ifname) ||
+		    !IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr))
+			continue;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(out, cap, "%s%%%s", host, ifname);
+		break;
+	}
+	freeifaddrs(ifa);
+}
+
+static void write_status(struct ctl *ctl)
+{
+	char path[PATH_MAX], addr[96], buf[512];
+	int n;
+
+	dock_address(ctl->cfg.interface, addr, sizeof(addr));
+	n = snprintf(buf, sizeof(buf),
+		     "{\"pid\":%d,\"address\":\"%s\",\"port\":%d,\"system_id\":\"%s\"}\n",
+		     (int)getpid(), addr, ctl->cfg.port, ctl->system_id);
+	if (config_path(&ctl->cfg, "status.json", path, sizeof(path)) == 0 && n > 0 &&
+	    util_write_file_atomic(path, buf, (size_t)n, 0644) < 0)
+		log_warn("cannot write %s", path);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	log_info("signal %d: stopping", signum);
+	uv_stop(s->loop);
+}
+
+static int load_system(struct ctl *ctl)
+{
+	char path[PATH_MAX];
+	struct cert_info info;
+	int r;
+
+	if (config_path(&ctl->cfg, "registry.db", path, sizeof(path)) < 0 ||
+	    registry_open(path, &ctl->reg) < 0) {
+		log_error("cannot open the registry %s", path);
+		return -EIO;
+	}
+	if (registry_meta_get(ctl->reg, "system_id", ctl->system_id, sizeof(ctl->system_id)) < 0 ||
+	    registry_meta_get(ctl->reg, "system_name", ctl->system_name, sizeof(ctl->system_name)) < 0) {
+		log_error("this controller is not initialised: run bwcctl -c CONFIG init");
+		return -ENOENT;
+	}
+	config_path(&ctl->cfg, "audit.log", ctl->audit_path, sizeof(ctl->audit_path));
+	config_path(&ctl->cfg, "ca/ca.pem", path, sizeof(path));
+	if ((r = load_pem_cert(path, ctl->ca_der, sizeof(ctl->ca_der), &ctl->ca_len)) < 0)
+		return r;
+	if ((r = certs_parse(ctl->ca_der, ctl->ca_len, &info)) < 0)
+		return r;
+	memcpy(ctl->ca_pin, info.spki_sha256, 32);
+	config_path(&ctl->cfg, "ca/next-ca.pem", path, sizeof(path));
+	if (access(path, F_OK) == 0) {
+		if ((r = load_pem_cert(path, ctl->next_ca_der, sizeof(ctl->next_ca_der),
+				       &ctl->next_ca_len)) < 0 ||
+		    (r = certs_parse(ctl->next_ca_der, ctl->next_ca_len, &info)) < 0)
+			return r;
+		memcpy(ctl->next_ca_pin, info.spki_sha256, 32);
+		log_info("next system CA staged for rotation: cameras receive its pin at renewal");
+	}
+	return load_pem_cert(ctl->cfg.manufacturer_root, ctl->mfr_der, sizeof(ctl->mfr_der),
+			     &ctl->mfr_len);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: bwc-controller -c CONFIG [-n] [-d]\n"
+		     "  -c CONFIG  controller configuration (INI)\n"
+		     "  -n         check the configuration, print it and exit\n"
+		     "  -d         debug logging\n");
+}
+
+int main(int argc, char **argv)
+{
+	static struct ctl ctl;
+	static struct listener lst;
+	static struct ra ra;
+	const char *conf = NULL;
+	char why[256], path[PATH_MAX];
+	uv_signal_t sigterm, sigint;
+	WOLFSSL_CTX *tls = NULL;
+	uv_loop_t *loop = uv_default_loop();
+	int check = 0, debug = 0, opt, r, rc = 1;
+
+	ctl.ca.fd = -1;
+
+	while ((opt = getopt(argc, argv, "c:ndh")) != -1) {
+		switch (opt) {
+		case 'c': conf = optarg; break;
+		case 'n': check = 1; break;
+		case 'd': debug = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!conf) {
+		usage(stderr);
+		return 2;
+	}
+	log_init("bwc-controller", debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (config_load(conf, &ctl.cfg, why, sizeof(why)) < 0) {
+		log_error("configuration: %s", why);
+		return 1;
+	}
+	if (check) {
+		config_print(&ctl.cfg, stdout);
+		printf("configuration OK\n");
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (load_system(&ctl) < 0)
+		goto out;
+	/* The CA key goes to its own process before anything touches the network. */
+	config_path(&ctl.cfg, "ca/ca.key", path, sizeof(path));
+	{
+		char cap[PATH_MAX];
+		config_path(&ctl.cfg, "ca/ca.pem", cap, sizeof(cap));
+		r = ca_start(path, cap, ctl.system_name,
+			     (long)(ctl.cfg.lifetime_days > SERVER_CERT_DAYS ? ctl.cfg.lifetime_days
+									    : SERVER_CERT_DAYS) * DAY_SECONDS + 120,
+			     &ctl.ca);
+	}
+	if (r < 0) {
+		log_error("cannot start the CA process: %s", strerror(-r));
+		goto out;
+	}
+	wolfSSL_Init();
+	tls = make_tls(&ctl);
+	if (!tls || make_server_identity(&ctl, tls) < 0)
+		goto out;
+	r = listener_start(&lst, loop, &ctl, tls);
+	if (r < 0) {
+		log_error("cannot listen on [::]:%d on %s: %s", ctl.cfg.port, ctl.cfg.interface,
+			  r > -4096 && r < -1000 ? uv_strerror(r) : strerror(-r));
+		goto out;
+	}
+	r = ra_open(&ra, loop, ctl.cfg.interface, ctl.cfg.ra_interval_ms);
+	if (r < 0) {
+		log_error("cannot send router advertisements on %s: %s (needs CAP_NET_RAW)",
+			  ctl.cfg.interface, strerror(-r));
+		goto out;
+	}
+	uv_signal_init(loop, &sigterm);
+	uv_signal_init(loop, &sigint);
+	uv_signal_start(&sigterm, on_signal, SIGTERM);
+	uv_signal_start(&sigint, on_signal, SIGINT);
+	write_status(&ctl);
+	log_info("system %s (%s): serving docks on %s port %d, auto-enrol %s",
+		 ctl.system_id, ctl.system_name, ctl.cfg.interface, ctl.cfg.port,
+		 ctl.cfg.auto_enrol ? "on" : "off");
+	uv_run(loop, UV_RUN_DEFAULT);
+	ra_close(&ra);
+	listener_stop(&lst);
+	uv_close((uv_handle_t *)&sigterm, NULL);
+	uv_close((uv_handle_t *)&sigint, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);   /* let the close callbacks run */
+	rc = 0;
+out:
+	ca_stop(&ctl.ca);
+	wolfSSL_CTX_free(tls);
+	wolfSSL_Cleanup();
+	registry_close(ctl.reg);
+	return rc;
+}

@@ -1,0 +1,48 @@
+/* listener.h - the dock server: libuv event loop, wolfSSL TLS 1.3 with client
+ * certificates, HTTP/1.1 requests of the dock protocol. Holds no CA key: it
+ * asks the CA process to issue. */
+#ifndef BWC_LISTENER_H
+#define BWC_LISTENER_H
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include <uv.h>
+
+#include "controller/ca.h"
+#include "controller/controller.h"
+
+struct ctl {
+	struct ctl_config cfg;
+	registry_t *reg;
+	struct ca_client ca;
+	uint8_t ca_der[CERTS_MAX_DER];     /* system CA certificate */
+	size_t ca_len;
+	uint8_t ca_pin[32];
+	uint8_t next_ca_der[CERTS_MAX_DER]; /* optional: next system CA (rotation) */
+	size_t next_ca_len;
+	uint8_t next_ca_pin[32];
+	uint8_t mfr_der[CERTS_MAX_DER];    /* manufacturer root: enrolment only */
+	size_t mfr_len;
+	char system_id[DOCK_TEXT_MAX];
+	char system_name[CERTS_NAME_MAX];
+	char audit_path[PATH_MAX];
+};
+
+struct listener {
+	uv_tcp_t tcp;
+	WOLFSSL_CTX *tls;
+	struct ctl *ctl;
+	int n_conns;
+	struct conn *conns;   /* every open connection, for shutdown */
+	unsigned long n_accepted;
+};
+
+int listener_start(struct listener *l, uv_loop_t *loop, struct ctl *ctl, WOLFSSL_CTX *tls);
+void listener_stop(struct listener *l);
+
+/* Records a custody event in the audit trail; logs if that fails. */
+void ctl_audit(struct ctl *ctl, const char *event, const char *serial, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#endif
