@@ -63,7 +63,8 @@ static void test_rename_destroy(keystore_t *ks, const uint8_t *spki, size_t spki
 	CHECK_EQ(ks_public_spki(ks, "ldevid.new", got, sizeof(got), &m), KS_OK);
 	CHECK(m == spki_len && memcmp(got, spki, m) == 0);
 	CHECK_EQ(mode_of("ldevid.new"), 0600);
-	CHECK_EQ(mode_of("ldevid.new.key.old"), -1); /* replaced key gone */
+	snprintf(path, sizeof(path), "%s/ldevid.new.key.old", dir);
+	CHECK(access(path, F_OK) < 0); /* the replaced key is gone */
 	CHECK_EQ(ks_rename(ks, "idevid", "x"), KS_E_NOT_FOUND);
 	/* A second name shows what destroy left in the file: only zeros. */
 	snprintf(path, sizeof(path), "%s/ldevid.new.key", dir);
