@@ -1,0 +1,101 @@
+/* bwc.h - the camera daemon: a client only. It waits for a dock, finds the
+ * controller from the router advertisements of the dock link, connects with
+ * mutual TLS 1.3 pinned to its system, and renews its certificate. */
+#ifndef BWC_BWC_H
+#define BWC_BWC_H
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "certs/certs.h"
+#include "dock-protocol/dock.h"
+#include "hw/keystore.h"
+
+struct bwc_config {
+	char state_dir[PATH_MAX];
+	char keystore[PATH_MAX];
+	char model[DOCK_TEXT_MAX];
+	char firmware[DOCK_TEXT_MAX];
+	char interface[IF_NAMESIZE];
+	int port;
+	int connect_timeout_ms;
+	int io_timeout_ms;
+	int discovery_timeout_ms;
+};
+
+int bwc_config_load(const char *path, struct bwc_config *ret, char *why, size_t whylen);
+void bwc_config_print(const struct bwc_config *c, FILE *out);
+
+/* What the camera knows about the system it belongs to (state/system.json). */
+struct bwc_system {
+	int enrolled;
+	char system_id[DOCK_TEXT_MAX];
+	uint8_t ca[DOCK_MAX_CA][DOCK_MAX_DER];
+	size_t ca_len[DOCK_MAX_CA];
+	size_t n_ca;
+	uint8_t pins[DOCK_MAX_PINS][32];
+	size_t n_pins;
+};
+
+/* identity.c: the device's keys and certificates. */
+struct bwc_identity {
+	struct bwc_config *cfg;
+	keystore_t *ks;
+	char serial[CERTS_SERIAL_MAX + 1];
+	uint8_t idevid[DOCK_MAX_DER];       /* factory certificate */
+	size_t idevid_len;
+	uint8_t ldevid[DOCK_MAX_DER];       /* system certificate (if enrolled) */
+	size_t ldevid_len;
+	struct cert_info ldevid_info;
+	struct bwc_system sys;
+};
+
+int identity_load(struct bwc_identity *id, struct bwc_config *cfg);
+void identity_free(struct bwc_identity *id);
+/* Makes key "ldevid.next" and a CSR for it. */
+int identity_prepare_renewal(struct bwc_identity *id, uint8_t *csr, size_t cap, size_t *ret_len);
+/* Checks an answer from the controller and switches to the new certificate.
+ * server_der: the controller's TLS certificate of this session. */
+int identity_commit(struct bwc_identity *id, const struct dock_cert_resp *resp,
+		    const uint8_t *server_der, size_t server_len, char *why, size_t whylen);
+/* Drops a half-done renewal (key without certificate). */
+void identity_abort_renewal(struct bwc_identity *id);
+/* Is cert_der issued by a CA whose SPKI is pinned? */
+int identity_pinned(const struct bwc_system *sys, const uint8_t *der, size_t len);
+
+/* discover.c: controller candidates = default routers learnt on the dock link. */
+int discover_routers(const char *ifname, struct in6_addr *out, int max);
+
+/* uplink.c: one TLS session with a controller. */
+enum uplink_result {
+	UPLINK_OK = 0,
+	UPLINK_CONNECT_FAILED = -1,
+	UPLINK_TLS_FAILED = -2,      /* handshake failed or controller not pinned */
+	UPLINK_IO_FAILED = -3,
+	UPLINK_PROTOCOL = -4,        /* answer malformed */
+};
+
+struct uplink {
+	WOLFSSL_CTX *ctx;
+	WOLFSSL *ssl;
+	int fd;
+	char peer[80];
+	uint8_t server_der[DOCK_MAX_DER];
+	size_t server_len;
+};
+
+int uplink_connect(struct uplink *u, struct bwc_identity *id, const struct in6_addr *addr,
+		   char *why, size_t whylen);
+/* POST path with a JSON body; *ret_status and the parsed answer in *ret_http. */
+int uplink_post(struct uplink *u, const char *path, const char *body, int *ret_status,
+		struct dock_http *ret_http, char *why, size_t whylen);
+void uplink_close(struct uplink *u);
+
+#endif

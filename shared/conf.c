@@ -1,0 +1,120 @@
+/* conf.c - table-driven INI loading (inih does the lexing). */
+#include "shared/conf.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct parse_ctx {
+	const struct conf_key *keys;
+	size_t n;
+	void *obj;
+	char *why;
+	size_t whylen;
+	int failed;
+};
+
+static int parse_bool(const char *v, long *ret)
+{
+	if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
+		*ret = 1;
+	else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0"))
+		*ret = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int set_key(const struct conf_key *k, void *obj, const char *value, char *why,
+		   size_t whylen)
+{
+	char *end;
+	long v;
+
+	if (k->kind == CONF_STR) {
+		if (strlen(value) < (size_t)k->min || strlen(value) >= k->size) {
+			snprintf(why, whylen, "[%s] %s: empty or longer than %zu characters",
+				 k->section, k->name, k->size - 1);
+			return -1;
+		}
+		memcpy((char *)obj + k->off, value, strlen(value) + 1);
+		return 0;
+	}
+	if (k->kind == CONF_BOOL) {
+		if (parse_bool(value, &v) < 0) {
+			snprintf(why, whylen, "[%s] %s: expected true or false, got \"%s\"",
+				 k->section, k->name, value);
+			return -1;
+		}
+	} else {
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (errno || *end || end == value || v < k->min || v > k->max) {
+			snprintf(why, whylen, "[%s] %s: expected a whole number %ld..%ld, got \"%s\"",
+				 k->section, k->name, k->min, k->max, value);
+			return -1;
+		}
+	}
+	*(int *)((char *)obj + k->off) = (int)v;
+	return 0;
+}
+
+static int on_entry(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *p = user;
+
+	if (p->failed)
+		return 0;
+	for (size_t i = 0; i < p->n; i++) {
+		if (strcmp(p->keys[i].section, section) || strcmp(p->keys[i].name, name))
+			continue;
+		if (set_key(&p->keys[i], p->obj, value, p->why, p->whylen) < 0)
+			p->failed = 1;
+		return !p->failed;
+	}
+	snprintf(p->why, p->whylen, "unknown key [%s] %s", section, name);
+	p->failed = 1;
+	return 0;
+}
+
+int conf_load(const char *path, const struct conf_key *keys, size_t n, void *obj, char *why,
+	      size_t whylen)
+{
+	struct parse_ctx p = { keys, n, obj, why, whylen, 0 };
+	int r = ini_parse(path, on_entry, &p);
+
+	if (r < 0) {
+		snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
+		return -ENOENT;
+	}
+	if (p.failed)
+		return -EINVAL;
+	if (r > 0) {
+		snprintf(why, whylen, "%s line %d: not a valid INI line", path, r);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (keys[i].kind == CONF_STR && keys[i].min > 0 && !((char *)obj + keys[i].off)[0]) {
+			snprintf(why, whylen, "%s: [%s] %s is required", path, keys[i].section,
+				 keys[i].name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+void conf_print(const struct conf_key *keys, size_t n, const void *obj, FILE *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct conf_key *k = &keys[i];
+		const char *p = (const char *)obj + k->off;
+		if (k->kind == CONF_STR)
+			fprintf(out, "[%s] %s = %s\n", k->section, k->name, p);
+		else if (k->kind == CONF_BOOL)
+			fprintf(out, "[%s] %s = %s\n", k->section, k->name,
+				*(const int *)p ? "true" : "false");
+		else
+			fprintf(out, "[%s] %s = %d\n", k->section, k->name, *(const int *)p);
+	}
+}
