@@ -79,15 +79,15 @@ static void write_status(struct bwc *b)
 	util_time_iso(ci->not_after, na, sizeof(na));
 	util_time_iso(b->st.last_renewal, lr, sizeof(lr));
 	util_hex(ci->cert_serial, ci->cert_serial_len > 32 ? 32 : ci->cert_serial_len, cs);
-	o = json_pack("{si ss sb ss s? s? s? sI ss s? ss}", "pid", (int)getpid(), "serial",
+	o = json_pack("{si ss sb ss ss? ss? ss? sI ss ss? ss}", "pid", (int)getpid(), "serial",
 		      b->id.serial, "docked", b->st.docked, "standing",
 		      b->id.sys.enrolled || b->st.standing != DOCK_S_UNKNOWN
 			      ? dock_standing_name(b->st.standing) : "factory-new",
-		      "not_after", b->id.sys.enrolled ? json_string(na) : json_null(), "controller",
-		      b->st.controller[0] ? json_string(b->st.controller) : json_null(),
-		      "cert_serial", b->id.sys.enrolled ? json_string(cs) : json_null(), "renewals",
+		      "not_after", b->id.sys.enrolled ? na : NULL, "controller",
+		      b->st.controller[0] ? b->st.controller : NULL,
+		      "cert_serial", b->id.sys.enrolled ? cs : NULL, "renewals",
 		      (json_int_t)b->st.renewals, "last_result", b->st.last_result, "last_renewal",
-		      b->st.last_renewal ? json_string(lr) : json_null(), "system_id",
+		      b->st.last_renewal ? lr : NULL, "system_id",
 		      b->id.sys.system_id);
 	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);

@@ -298,10 +298,10 @@ static int list_one(const struct camera_rec *rec, void *ud)
 		util_time_iso(rec->last_dock, ld, sizeof(ld));
 	if (l->arr)
 		return json_array_append_new(l->arr, json_pack(
-			"{ss ss ss s? s? ss ss}", "serial", rec->serial, "state",
+			"{ss ss ss ss? ss? ss ss}", "serial", rec->serial, "state",
 			cam_state_name(rec->state), "standing", dock_standing_name(st), "not_after",
-			rec->not_after ? json_string(na) : json_null(), "last_dock",
-			rec->last_dock ? json_string(ld) : json_null(), "model", rec->model,
+			rec->not_after ? na : NULL, "last_dock",
+			rec->last_dock ? ld : NULL, "model", rec->model,
 			"firmware", rec->firmware)) < 0 ? -ENOMEM : 0;
 	printf("%-12s %-9s %-9s %-21s %-21s\n", rec->serial, dock_standing_name(st),
 	       cam_state_name(rec->state), na, ld);
