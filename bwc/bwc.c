@@ -184,6 +184,7 @@ static enum attempt try_controller(struct bwc *b, const struct in6_addr *addr)
 	int status = 0, r;
 	enum attempt out;
 
+	dock_http_init(&h, DOCK_HTTP_RESPONSE, DOCK_MAX_BODY);
 	r = uplink_connect(&u, &b->id, addr, why, sizeof(why));
 	if (r != UPLINK_OK) {
 		log_warn("%s", why);

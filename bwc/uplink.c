@@ -107,8 +107,9 @@ int uplink_connect(struct uplink *u, struct bwc_identity *id, const struct in6_a
 	inet_ntop(AF_INET6, addr, host, sizeof(host));
 	snprintf(u->peer, sizeof(u->peer), "[%s%%%s]:%d", host, id->cfg->interface, id->cfg->port);
 	u->fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (u->fd < 0 || connect_timeout(u->fd, &sa, id->cfg->connect_timeout_ms) < 0) {
-		snprintf(why, whylen, "cannot connect to %s: %s", u->peer, strerror(errno));
+	r = u->fd < 0 ? -errno : connect_timeout(u->fd, &sa, id->cfg->connect_timeout_ms);
+	if (r < 0) {
+		snprintf(why, whylen, "cannot connect to %s: %s", u->peer, strerror(-r));
 		return UPLINK_CONNECT_FAILED;
 	}
 	setsockopt(u->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

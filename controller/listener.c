@@ -740,9 +740,16 @@ static void on_connection(uv_stream_t *server, int status)
  * (handle_renew). Any other verification error fails the handshake. */
 static int verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 {
+	int err = wolfSSL_X509_STORE_CTX_get_error(store);
+
 	if (preverify)
 		return 1;
-	return store->error == ASN_AFTER_DATE_E;
+	/* wolfSSL 5.5 with the OpenSSL layer reports an expired certificate as
+	 * X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD; other builds as the codes
+	 * below. A malformed date cannot slip through: identify_peer parses the
+	 * certificate again and refuses what it cannot read. */
+	return err == X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD ||
+	       err == X509_V_ERR_CERT_HAS_EXPIRED || err == ASN_AFTER_DATE_E;
 }
 
 int listener_start(struct listener *l, uv_loop_t *loop, struct ctl *ctl, WOLFSSL_CTX *tls)
