@@ -24,7 +24,8 @@ static volatile sig_atomic_t stopping;
 /* What the rig and an operator can read about this camera (state/status.json). */
 struct bwc_status {
 	int docked;
-	enum dock_standing standing;
+	enum dock_standing standing;          /* now, as the controller last told us */
+	enum dock_standing standing_at_dock;  /* what it was when this dock began */
 	const char *last_result;
 	char controller[80];
 	long renewals;
@@ -79,10 +80,11 @@ static void write_status(struct bwc *b)
 	util_time_iso(ci->not_after, na, sizeof(na));
 	util_time_iso(b->st.last_renewal, lr, sizeof(lr));
 	util_hex(ci->cert_serial, ci->cert_serial_len > 32 ? 32 : ci->cert_serial_len, cs);
-	o = json_pack("{si ss sb ss ss? ss? ss? sI ss ss? ss}", "pid", (int)getpid(), "serial",
+	o = json_pack("{si ss sb ss ss ss? ss? ss? sI ss ss? ss}", "pid", (int)getpid(), "serial",
 		      b->id.serial, "docked", b->st.docked, "standing",
 		      b->id.sys.enrolled || b->st.standing != DOCK_S_UNKNOWN
 			      ? dock_standing_name(b->st.standing) : "factory-new",
+		      "standing_at_dock", dock_standing_name(b->st.standing_at_dock),
 		      "not_after", b->id.sys.enrolled ? na : NULL, "controller",
 		      b->st.controller[0] ? b->st.controller : NULL,
 		      "cert_serial", b->id.sys.enrolled ? cs : NULL, "renewals",
@@ -114,6 +116,8 @@ static void read_old_status(struct bwc *b)
 		util_time_parse_iso(json_string_value(v), &b->st.last_renewal);
 	if (json_is_string(v = json_object_get(o, "standing")))
 		b->st.standing = dock_standing_parse(json_string_value(v));
+	if (json_is_string(v = json_object_get(o, "standing_at_dock")))
+		b->st.standing_at_dock = dock_standing_parse(json_string_value(v));
 	json_decref(o);
 }
 
@@ -130,7 +134,8 @@ static enum attempt handle_answer(struct bwc *b, struct uplink *u, int status, s
 			r = identity_commit(&b->id, a, u->server_der, u->server_len, why, sizeof(why));
 		if (r == 0) {
 			char na[32];
-			b->st.standing = a->standing == DOCK_S_ENROLLED ? DOCK_S_VALID : a->standing;
+			b->st.standing = DOCK_S_VALID;
+			b->st.standing_at_dock = a->standing;
 			b->st.renewals++;
 			b->st.last_renewal = time(NULL);
 			b->st.last_result = b->st.renewals == 1 ? "enrolled" : "renewed";
@@ -157,15 +162,15 @@ static enum attempt handle_answer(struct bwc *b, struct uplink *u, int status, s
 		log_warn("controller %s refused: %s (%s)", u->peer, dock_code_name(e.code), e.message);
 		switch (e.code) {
 		case DOCK_C_PENDING:
-			b->st.standing = DOCK_S_PENDING;
+			b->st.standing = b->st.standing_at_dock = DOCK_S_PENDING;
 			b->st.last_result = "pending";
 			return ATTEMPT_RETRY_LATER;
 		case DOCK_C_HELD:
-			b->st.standing = DOCK_S_HELD;
+			b->st.standing = b->st.standing_at_dock = DOCK_S_HELD;
 			b->st.last_result = "held";
 			return ATTEMPT_RETRY_LATER;
 		case DOCK_C_LOST:
-			b->st.standing = DOCK_S_LOST;
+			b->st.standing = b->st.standing_at_dock = DOCK_S_LOST;
 			b->st.last_result = "lost";
 			return ATTEMPT_STOP;
 		default:
