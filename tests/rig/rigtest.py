@@ -94,12 +94,12 @@ class RigTest:
 
     def pin(self, index):
         """`bwc-pki pin` of camN's LDevID certificate, or None."""
-        p = self.pki("pin", self.rig.keystore(index) / "ldevid.pem")
+        p = self.pki("pin", self.rig.ldevid_cert(index))
         return p.stdout.strip() or None if p.returncode == 0 else None
 
     def spki_sha256(self, index):
         """The same key fingerprint computed by openssl, independent of bwc-pki."""
-        cert = self.rig.keystore(index) / "ldevid.pem"
+        cert = self.rig.ldevid_cert(index)
         p = self.sh(["sh", "-c", "openssl x509 -in \"$1\" -noout -pubkey | openssl pkey "
                      "-pubin -outform DER | openssl dgst -sha256 -r", "-", cert], quiet=True)
         return p.stdout.split()[0] if p.returncode == 0 and p.stdout.strip() else None

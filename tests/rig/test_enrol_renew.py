@@ -6,8 +6,7 @@ import rigtest
 
 
 def verify_chain(t, index):
-    p = t.sh(["openssl", "verify", "-CAfile", t.rig.ca_pem,
-              t.rig.keystore(index) / "ldevid.pem"])
+    p = t.sh(["openssl", "verify", "-CAfile", t.rig.ca_pem, t.rig.ldevid_cert(index)])
     t.check("openssl verifies cam%d's LDevID against the system CA" % index, p.returncode == 0)
 
 
@@ -19,6 +18,9 @@ def auto_enrol(t):
     first = t.camera(1)
     t.check("cam1 has a certificate serial", first.get("cert_serial"), first)
     t.check("cam1 knows its controller", first.get("controller"), first)
+    where = t.rig.keystore(1) / "ldevid.pem"
+    t.check("cam1's LDevID certificate is at %s" % where, where.exists(),
+            "found at %s" % t.rig.ldevid_cert(1))
     pin1, spki1 = t.pin(1), t.spki_sha256(1)
     t.check("bwc-pki pin prints the LDevID pin", pin1)
     verify_chain(t, 1)
