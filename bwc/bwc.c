@@ -263,8 +263,9 @@ static void on_stop(int sig)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: bwc -c CONFIG [-n] [-d]\n"
+	fprintf(out, "usage: bwc -c CONFIG [-n] [-d] [-R]\n"
 		     "  -c CONFIG  camera configuration (INI)\n"
+		     "  -R         factory default: forget the system this camera is enrolled in\n"
 		     "  -n         check the configuration, print it and exit\n"
 		     "  -d         debug logging\n");
 }
@@ -275,10 +276,11 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_stop };
 	const char *conf = NULL;
 	char why[256];
-	int check = 0, debug = 0, opt, r;
+	int check = 0, debug = 0, reset = 0, opt, r;
 
-	while ((opt = getopt(argc, argv, "c:ndh")) != -1) {
+	while ((opt = getopt(argc, argv, "c:ndRh")) != -1) {
 		switch (opt) {
+		case 'R': reset = 1; break;
 		case 'c': conf = optarg; break;
 		case 'n': check = 1; break;
 		case 'd': debug = 1; break;
@@ -310,6 +312,13 @@ int main(int argc, char **argv)
 	wolfSSL_Init();
 	if (identity_load(&b.id, &b.cfg) < 0)
 		return 1;
+	if (reset) {
+		r = identity_factory_reset(&b.id);
+		printf(r == 0 ? "camera %s reset to factory default: it enrols again at its next dock\n"
+			      : "camera %s: factory reset incomplete (see errors above)\n", b.id.serial);
+		identity_free(&b.id);
+		return r == 0 ? 0 : 1;
+	}
 	if ((r = doclink_open(&b.link, b.cfg.interface)) < 0) {
 		log_error("cannot watch dock interface %s: %s", b.cfg.interface, strerror(-r));
 		return 1;

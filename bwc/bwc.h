@@ -67,6 +67,9 @@ int identity_commit(struct bwc_identity *id, const struct dock_cert_resp *resp,
 		    const uint8_t *server_der, size_t server_len, char *why, size_t whylen);
 /* Drops a half-done renewal (key without certificate). */
 void identity_abort_renewal(struct bwc_identity *id);
+/* Factory default: forget the system (pins, LDevID key and certificate). The
+ * factory identity stays. Recordings go with the data volume's crypto-erase. */
+int identity_factory_reset(struct bwc_identity *id);
 /* Is cert_der issued by a CA whose SPKI is pinned? */
 int identity_pinned(const struct bwc_system *sys, const uint8_t *der, size_t len);
 

@@ -301,3 +301,28 @@ int identity_commit(struct bwc_identity *id, const struct dock_cert_resp *a,
 	load_system(id);
 	return id->sys.enrolled ? 0 : -EIO;
 }
+
+int identity_factory_reset(struct bwc_identity *id)
+{
+	static const char *const files[] = { "system.json", "renewal.json", "ldevid.pem",
+					     "status.json" };
+	char path[PATH_MAX];
+	int r, failed = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		if (state_path(id, files[i], path, sizeof(path)) < 0)
+			return -ENAMETOOLONG;
+		if (unlink(path) < 0 && errno != ENOENT) {
+			log_error("factory reset: cannot remove %s: %s", path, strerror(errno));
+			failed = 1;
+		}
+	}
+	if ((r = ks_destroy(id->ks, KEY_CUR)) < 0 || (r = ks_destroy(id->ks, KEY_NEXT)) < 0) {
+		log_error("factory reset: cannot destroy the system key: %s", ks_strerror(r));
+		failed = 1;
+	}
+	if (!failed && state_path(id, "system.json", path, sizeof(path)) == 0)
+		util_fsync_parent(path);
+	memset(&id->sys, 0, sizeof(id->sys));
+	return failed ? -EIO : 0;
+}
