@@ -19,7 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 FAKETIME_LIB = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 DAEMON_PORT = 4433
 STOP_GRACE_SECONDS = 5.0
-SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer",
+                     # glibc's own heap checks catch the same bugs in builds without ASan
+                     "munmap_chunk(): invalid pointer", "double free or corruption",
+                     "free(): invalid", "malloc(): corrupted", "*** stack smashing detected")
 LOG_MARKER = "=== bwc-rig:"
 
 CONTROLLER_CONF = """\
@@ -544,10 +547,19 @@ class Rig:
             run(["ip", "netns", "del", name])
             say("deleted namespace %s" % name)
 
+    def dead_hosts(self):
+        """Hosts the rig started and nobody stopped, that are gone: they exited by themselves."""
+        hosts = [self.host("controller"), self.host("rogue")]
+        hosts += [self.host("cam%d" % i) for i in range(1, self.cameras() + 1)]
+        return [h for h in hosts if self.pid_of(h.name) and not self.running(h)]
+
     def down(self, purge=False):
         """Stop everything; return the sanitizer report lines found in the logs."""
         meta = self.meta()
         if self.dir.exists():
+            for h in self.dead_hosts():
+                say("warning: %s (pid %d) had exited by itself; see %s"
+                    % (h.name, self.pid_of(h.name), h.log))
             hosts = [self.host("controller"), self.host("rogue")]
             hosts += [self.host("cam%d" % i) for i in range(1, self.cameras() + 1)]
             self.stop(hosts, quiet_if_stopped=True)

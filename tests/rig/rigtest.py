@@ -167,8 +167,11 @@ class RigTest:
 
     def down(self):
         self.down_done = True
+        if self.rig.meta_path.exists():
+            dead = [h.name for h in self.rig.dead_hosts()]
+            self.check("no daemon exited by itself during the test", not dead, dead)
         p = self.bwc_rig("down", timeout=120)
-        self.check("rig down (no sanitizer report in the daemons' logs)", p.returncode == 0,
+        self.check("rig down (no sanitizer or heap-check report in the logs)", p.returncode == 0,
                    "exit %d" % p.returncode)
         return p
 
