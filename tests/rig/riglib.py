@@ -133,10 +133,12 @@ class Host:
 class Rig:
     def __init__(self, state_dir="rig-state", build_dir=None):
         self.dir = Path(os.path.realpath(state_dir))
-        self.build = Path(build_dir) if build_dir else default_build_dir()
         self.prefix = "bwc" + hashlib.sha1(str(self.dir).encode()).hexdigest()[:6]
         self.run_dir = self.dir / "run"
         self.meta_path = self.dir / "rig.json"
+        # a rig that is up keeps the binaries it was started with unless told otherwise
+        recorded = self.meta().get("build") if self.is_up() else None
+        self.build = Path(build_dir or recorded or default_build_dir())
 
     # ---- names and paths -------------------------------------------------
     def ns(self, role):
