@@ -80,6 +80,7 @@ static int make_server_identity(struct ctl *ctl, WOLFSSL_CTX *tls)
 		r = -EIO;
 		goto out;
 	}
+	ctl->server_not_after = (time_t)q.not_after;
 	if (config_path(&ctl->cfg, "server.pem", path, sizeof(path)) == 0 &&
 	    certs_der_to_pem(der, der_len, "CERTIFICATE", pem, sizeof(pem), &pem_len) == 0 &&
 	    util_write_file_atomic(path, pem, pem_len, 0644) < 0)
@@ -153,6 +154,26 @@ static void write_status(struct ctl *ctl)
 		log_warn("cannot write %s", path);
 }
 
+/* A controller may run for months: its server certificate is replaced while
+ * a third of its life remains; connections in progress keep the old one. */
+static void on_server_cert_timer(uv_timer_t *t)
+{
+	struct listener *l = t->data;
+	struct ctl *ctl = l->ctl;
+	WOLFSSL_CTX *tls;
+
+	if (time(NULL) < ctl->server_not_after - SERVER_CERT_DAYS / 3 * DAY_SECONDS)
+		return;
+	tls = make_tls(ctl);
+	if (!tls || make_server_identity(ctl, tls) < 0) {
+		log_error("cannot renew the TLS server certificate; retrying in an hour");
+		wolfSSL_CTX_free(tls);
+		return;
+	}
+	listener_set_tls(l, tls);
+	log_info("TLS server certificate renewed");
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	log_info("signal %d: stopping", signum);
@@ -211,6 +232,7 @@ int main(int argc, char **argv)
 	const char *conf = NULL;
 	char why[256], path[PATH_MAX];
 	uv_signal_t sigterm, sigint;
+	uv_timer_t cert_timer;
 	WOLFSSL_CTX *tls = NULL;
 	uv_loop_t *loop = uv_default_loop();
 	int check = 0, debug = 0, opt, r, rc = 1;
@@ -262,6 +284,7 @@ int main(int argc, char **argv)
 	if (!tls || make_server_identity(&ctl, tls) < 0)
 		goto out;
 	r = listener_start(&lst, loop, &ctl, tls);
+	tls = NULL;   /* the listener owns it */
 	if (r < 0) {
 		log_error("cannot listen on [::]:%d on %s: %s", ctl.cfg.port, ctl.cfg.interface,
 			  r > -4096 && r < -1000 ? uv_strerror(r) : strerror(-r));
@@ -277,6 +300,9 @@ int main(int argc, char **argv)
 	uv_signal_init(loop, &sigint);
 	uv_signal_start(&sigterm, on_signal, SIGTERM);
 	uv_signal_start(&sigint, on_signal, SIGINT);
+	uv_timer_init(loop, &cert_timer);
+	cert_timer.data = &lst;
+	uv_timer_start(&cert_timer, on_server_cert_timer, 3600 * 1000, 3600 * 1000);
 	write_status(&ctl);
 	log_info("system %s (%s): serving docks on %s port %d, auto-enrol %s",
 		 ctl.system_id, ctl.system_name, ctl.cfg.interface, ctl.cfg.port,
@@ -286,11 +312,13 @@ int main(int argc, char **argv)
 	listener_stop(&lst);
 	uv_close((uv_handle_t *)&sigterm, NULL);
 	uv_close((uv_handle_t *)&sigint, NULL);
+	uv_close((uv_handle_t *)&cert_timer, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);   /* let the close callbacks run */
 	rc = 0;
 out:
 	ca_stop(&ctl.ca);
 	wolfSSL_CTX_free(tls);
+	wolfSSL_CTX_free(lst.tls);   /* NULL after listener_stop */
 	wolfSSL_Cleanup();
 	registry_close(ctl.reg);
 	return rc;

@@ -752,6 +752,17 @@ static int verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 	       err == X509_V_ERR_CERT_HAS_EXPIRED || err == ASN_AFTER_DATE_E;
 }
 
+void listener_set_tls(struct listener *l, WOLFSSL_CTX *tls)
+{
+	wolfSSL_CTX_set_verify(tls, WOLFSSL_VERIFY_PEER | WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+			       verify_cb);
+	wolfSSL_CTX_SetIORecv(tls, io_recv);
+	wolfSSL_CTX_SetIOSend(tls, io_send);
+	/* Sessions in progress keep a reference to the old context. */
+	wolfSSL_CTX_free(l->tls);
+	l->tls = tls;
+}
+
 int listener_start(struct listener *l, uv_loop_t *loop, struct ctl *ctl, WOLFSSL_CTX *tls)
 {
 	struct sockaddr_in6 addr;
@@ -760,11 +771,7 @@ int listener_start(struct listener *l, uv_loop_t *loop, struct ctl *ctl, WOLFSSL
 
 	memset(l, 0, sizeof(*l));
 	l->ctl = ctl;
-	l->tls = tls;
-	wolfSSL_CTX_set_verify(tls, WOLFSSL_VERIFY_PEER | WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-			       verify_cb);
-	wolfSSL_CTX_SetIORecv(tls, io_recv);
-	wolfSSL_CTX_SetIOSend(tls, io_send);
+	listener_set_tls(l, tls);
 	uv_ip6_addr("::", ctl->cfg.port, &addr);
 	if ((r = uv_tcp_init(loop, &l->tcp)) < 0)
 		return r;
@@ -780,6 +787,8 @@ int listener_start(struct listener *l, uv_loop_t *loop, struct ctl *ctl, WOLFSSL
 
 void listener_stop(struct listener *l)
 {
+	wolfSSL_CTX_free(l->tls);
+	l->tls = NULL;
 	for (struct conn *c = l->conns; c; c = c->next)
 		conn_close(c, "controller stopping");
 	uv_close((uv_handle_t *)&l->tcp, NULL);

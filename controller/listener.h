@@ -24,6 +24,7 @@ struct ctl {
 	uint8_t next_ca_pin[32];
 	uint8_t mfr_der[CERTS_MAX_DER];    /* manufacturer root: enrolment only */
 	size_t mfr_len;
+	time_t server_not_after;           /* of the current TLS server certificate */
 	char system_id[DOCK_TEXT_MAX];
 	char system_name[CERTS_NAME_MAX];
 	char audit_path[PATH_MAX];
@@ -40,6 +41,8 @@ struct listener {
 
 int listener_start(struct listener *l, uv_loop_t *loop, struct ctl *ctl, WOLFSSL_CTX *tls);
 void listener_stop(struct listener *l);
+/* Switches new connections to tls (the listener owns it from now on). */
+void listener_set_tls(struct listener *l, WOLFSSL_CTX *tls);
 
 /* Records a custody event in the audit trail; logs if that fails. */
 void ctl_audit(struct ctl *ctl, const char *event, const char *serial, const char *fmt, ...)
