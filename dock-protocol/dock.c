@@ -98,41 +98,49 @@ static json_t *b64_json(const uint8_t *bin, size_t len)
 	return j;
 }
 
-/* Decodes a base64 member into out (cap bytes); strict alphabet, no spaces. */
-static int b64_member(json_t *obj, const char *key, uint8_t *out, size_t cap, size_t *ret_len,
-		      char *why, size_t whylen)
+/* Decodes a base64 JSON string v (named name in messages) into out (cap
+ * bytes); strict alphabet and padding, no whitespace. */
+static int b64_value(json_t *v, const char *name, uint8_t *out, size_t cap, size_t *ret_len,
+		     char *why, size_t whylen)
 {
-	json_t *v = json_object_get(obj, key);
 	const char *s;
 	size_t slen;
 	word32 outlen = (word32)cap;
 
 	if (!json_is_string(v)) {
-		why_set(why, whylen, "member \"%s\" missing or not a string", key);
+		why_set(why, whylen, "member \"%s\" missing or not a string", name);
 		return -EBADMSG;
 	}
 	s = json_string_value(v);
 	slen = json_string_length(v);
 	if (slen == 0 || slen % 4 != 0 || slen / 4 * 3 > cap + 2) {
-		why_set(why, whylen, "member \"%s\" is not base64 of at most %zu bytes", key, cap);
+		why_set(why, whylen, "member \"%s\" is not base64 of at most %zu bytes", name, cap);
 		return -EBADMSG;
 	}
 	for (size_t i = 0; i < slen; i++) {
 		char c = s[i];
 		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 			 (c >= '0' && c <= '9') || c == '+' || c == '/' ||
-			 (c == '=' && i >= slen - 2);
+			 (c == '=' && i >= slen - 2 && (i == slen - 1 || s[slen - 1] == '='));
 		if (!ok) {
-			why_set(why, whylen, "member \"%s\" has a non-base64 character", key);
+			why_set(why, whylen, "member \"%s\" has a non-base64 character", name);
 			return -EBADMSG;
 		}
 	}
-	if (Base64_Decode((const byte *)s, (word32)slen, out, &outlen) != 0 || outlen == 0) {
-		why_set(why, whylen, "member \"%s\" is not valid base64", key);
+	if (Base64_Decode((const byte *)s, (word32)slen, out, &outlen) != 0 || outlen == 0 ||
+	    outlen > cap) {
+		why_set(why, whylen, "member \"%s\" is not valid base64 of at most %zu bytes", name,
+			cap);
 		return -EBADMSG;
 	}
 	*ret_len = outlen;
 	return 0;
+}
+
+static int b64_member(json_t *obj, const char *key, uint8_t *out, size_t cap, size_t *ret_len,
+		      char *why, size_t whylen)
+{
+	return b64_value(json_object_get(obj, key), key, out, cap, ret_len, why, whylen);
 }
 
 /* Copies a short printable text member; optional members may be absent. */
@@ -280,6 +288,9 @@ int dock_encode_cert_resp(const struct dock_cert_resp *m, char **ret)
 	if (!m || !ret || m->cert_len == 0 || m->cert_len > DOCK_MAX_DER ||
 	    m->n_ca == 0 || m->n_ca > DOCK_MAX_CA || m->n_pins == 0 || m->n_pins > DOCK_MAX_PINS)
 		return -EINVAL;
+	for (size_t i = 0; i < m->n_ca; i++)
+		if (m->ca_len[i] == 0 || m->ca_len[i] > DOCK_MAX_DER)
+			return -EINVAL;
 	root = json_object();
 	cas = json_array();
 	if (!root || !cas)
@@ -327,11 +338,7 @@ static int decode_cas(json_t *root, struct dock_cert_resp *ret, char *why, size_
 		return -EBADMSG;
 	}
 	json_array_foreach(cas, i, v) {
-		json_t *wrap = json_pack("{sO}", "c", v);
-		int r = wrap ? b64_member(wrap, "c", ret->ca[i], DOCK_MAX_DER, &ret->ca_len[i],
-					  why, whylen)
-			     : -ENOMEM;
-		json_decref(wrap);
+		int r = b64_value(v, "ca", ret->ca[i], DOCK_MAX_DER, &ret->ca_len[i], why, whylen);
 		if (r < 0)
 			return r;
 		ret->n_ca++;
@@ -356,7 +363,7 @@ int dock_decode_cert_resp(const char *json, size_t len, struct dock_cert_resp *r
 {
 	static const char *const allowed[] = { "standing", "system_id", "certificate", "ca",
 					       "pins", NULL };
-	char standing[16];
+	char standing[16] = "";
 	json_t *root;
 	int r;
 
@@ -395,7 +402,7 @@ int dock_decode_error(const char *json, size_t len, struct dock_error_resp *ret,
 		      size_t whylen)
 {
 	static const char *const allowed[] = { "error", "standing", "message", NULL };
-	char code[32], standing[16];
+	char code[32] = "", standing[16] = "";
 	json_t *root;
 	int r;
 

@@ -114,6 +114,7 @@ struct dock_http {
 	char path[DOCK_MAX_PATH];
 	size_t path_len;
 	char content_type[64];
+	char version_text[16];
 	long version;              /* Dock-Protocol header, 0 if absent */
 	uint64_t content_length;
 	int has_content_length;

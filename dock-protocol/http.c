@@ -104,14 +104,13 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 				    "send a Content-Length body");
 		if (h->header_is_ct)
 			h->content_type[0] = 0;
+		if (h->header_is_version)
+			h->version_text[0] = 0;
 	}
 	if (h->header_is_ct)
 		append_value(h->content_type, sizeof(h->content_type), at, len);
-	if (h->header_is_version) {
-		char v[16] = "";
-		append_value(v, sizeof(v), at, len);
-		h->version = strtol(v, NULL, 10);
-	}
+	if (h->header_is_version)
+		append_value(h->version_text, sizeof(h->version_text), at, len);
 	return 0;
 }
 
@@ -119,6 +118,12 @@ static int on_headers_complete(http_parser *p)
 {
 	struct dock_http *h = from(p);
 
+	if (h->version_text[0]) {
+		char *end;
+		h->version = strtol(h->version_text, &end, 10);
+		if (*end || h->version <= 0)
+			return fail(h, DOCK_C_BAD_REQUEST, "Dock-Protocol header is not a version number");
+	}
 	h->method = p->method;
 	h->status = p->status_code;
 	h->has_content_length = (p->flags & F_CONTENTLENGTH) != 0;

@@ -78,6 +78,34 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	return 0;
 }
 
+/* inih (as packaged) reads at most 200 bytes per line and then reports a
+ * later line: find the long line and name it and its key instead. */
+static int find_long_line(const char *path, char *key, size_t keycap)
+{
+	FILE *f = fopen(path, "re");
+	char buf[256];
+	int line = 1, found = 0;
+	size_t col = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(buf, sizeof(buf), f)) {
+		size_t n = strlen(buf);
+		if (col == 0 && n >= 199) {
+			size_t k = strcspn(buf, "= \t");
+			snprintf(key, keycap, "%.*s", (int)(k < keycap ? k : keycap - 1), buf);
+			found = line;
+		}
+		col += n;
+		if (n > 0 && buf[n - 1] == '\n') {
+			line++;
+			col = 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 int conf_load(const char *path, const struct conf_key *keys, size_t n, void *obj, char *why,
 	      size_t whylen)
 {
@@ -91,7 +119,13 @@ int conf_load(const char *path, const struct conf_key *keys, size_t n, void *obj
 	if (p.failed)
 		return -EINVAL;
 	if (r > 0) {
-		snprintf(why, whylen, "%s line %d: not a valid INI line", path, r);
+		char key[64] = "";
+		int longl = find_long_line(path, key, sizeof(key));
+		if (longl)
+			snprintf(why, whylen, "%s line %d (%s): longer than the 198 characters a "
+				 "configuration line may have; use a shorter path", path, longl, key);
+		else
+			snprintf(why, whylen, "%s line %d: not a valid INI line", path, r);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {

@@ -201,19 +201,20 @@ static void over_long_path(void)
 	memset(text + k, 'd', PATH_MAX);
 	strcpy(text + k + PATH_MAX, "\n");
 	CHECK(config_load(write_conf("long.conf", text), &c, why, sizeof(why)) == -EINVAL);
-	/* a path well under PATH_MAX is a valid value */
+	CHECK(strstr(why, "state_dir") != NULL);
+	/* Lines are limited to 198 characters by inih as Debian builds it: a
+	 * longer line is refused with a message naming the line, key and limit. */
 	strcpy(text + k + 1000, "\n");
 	why[0] = 0;
-	CHECK(config_load(write_conf("long.conf", text), &c, why, sizeof(why)) == 0);
-	if (why[0])
-		fprintf(stderr, "  state_dir of 1001 bytes refused: \"%s\"\n", why);
-	CHECK(strlen(c.state_dir) == 1001);
-	strcpy(text + k + PATH_MAX, "\n");
-	why[0] = 0;
 	CHECK(config_load(write_conf("long.conf", text), &c, why, sizeof(why)) == -EINVAL);
-	CHECK(strstr(why, "state_dir") != NULL);
-	if (!strstr(why, "state_dir"))
-		fprintf(stderr, "  state_dir of PATH_MAX bytes: \"%s\"\n", why);
+	CHECK(strstr(why, "line 6 (state_dir)") != NULL);
+	CHECK(strstr(why, "198 characters") != NULL);
+	if (!strstr(why, "line 6 (state_dir)"))
+		fprintf(stderr, "  state_dir of 1001 bytes: \"%s\"\n", why);
+	/* the longest line that fits loads */
+	strcpy(text + k + 198 - 13, "\n");
+	CHECK(config_load(write_conf("long.conf", text), &c, why, sizeof(why)) == 0);
+	CHECK(strlen(c.state_dir) == 198 - 13 + 1);
 	free(text);
 }
 
