@@ -166,11 +166,9 @@ class Rig:
         return self.cam_dir(index) / "keystore"
 
     def ldevid_cert(self, index):
-        """camN's LDevID certificate: keystore/ldevid.pem by the rig interface; a camera
-        that keeps it in its state dir instead is still found (the tests flag that)."""
-        ks = self.keystore(index) / "ldevid.pem"
-        alt = self.cam_dir(index) / "state" / "ldevid.pem"
-        return alt if not ks.exists() and alt.exists() else ks
+        """camN's LDevID certificate: certificates are public and live in the camera's state
+        dir; only the key is in the keystore (keystore/ldevid.key with the file backend)."""
+        return self.cam_dir(index) / "state" / "ldevid.pem"
 
     def meta(self):
         return read_json(self.meta_path) or {}

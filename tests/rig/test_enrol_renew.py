@@ -18,9 +18,10 @@ def auto_enrol(t):
     first = t.camera(1)
     t.check("cam1 has a certificate serial", first.get("cert_serial"), first)
     t.check("cam1 knows its controller", first.get("controller"), first)
-    where = t.rig.keystore(1) / "ldevid.pem"
-    t.check("cam1's LDevID certificate is at %s" % where, where.exists(),
-            "found at %s" % t.rig.ldevid_cert(1))
+    where = t.rig.ldevid_cert(1)
+    t.check("cam1's LDevID certificate is at %s" % where, where.exists())
+    t.check("cam1's LDevID key is in its keystore",
+            (t.rig.keystore(1) / "ldevid.key").exists())
     pin1, spki1 = t.pin(1), t.spki_sha256(1)
     t.check("bwc-pki pin prints the LDevID pin", pin1)
     verify_chain(t, 1)

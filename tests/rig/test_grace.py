@@ -28,7 +28,9 @@ def renewed_with(t, days, standing):
                  t.wait(1, renewals_above=n, timeout=60))
     st = t.camera(1)
     t.check("%s days: standing at the dock was %s" % (days, standing),
-            st.get("standing") == standing, st.get("standing"))
+            st.get("standing_at_dock") == standing, st.get("standing_at_dock"))
+    t.check("%s days: standing after the renewal is valid" % days,
+            st.get("standing") == "valid", st.get("standing"))
     t.check("%s days: last_result renewed" % days, st.get("last_result") == "renewed",
             st.get("last_result"))
     return ok
@@ -71,6 +73,9 @@ def held(t):
     audit = t.bwcctl("audit", "show", "--json", quiet=True).stdout
     t.check("the audit log records the failed accept", "accept-failed" in audit,
             audit[-400:])
+    events = {e.get("event") for e in json.loads(audit)} if audit.strip() else set()
+    t.check("the audit log records the grace renewals and the hold",
+            {"grace", "held", "renew", "enrol"} <= events, sorted(events))
     p = t.bwcctl("camera", "accept", "RIG00001", "--passphrase-file", t.rig.passphrase_file)
     t.check("camera accept with the master passphrase succeeds", p.returncode == 0)
     t.check("bwcctl audit verify", t.bwcctl("audit", "verify").returncode == 0)
