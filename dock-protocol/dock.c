@@ -2,6 +2,7 @@
  * lengths and ranges of every member and ignores nothing it does not know how
  * to bound: unknown members are refused so that a peer's mistake is loud. */
 #include "dock-protocol/dock.h"
+#include "dock-protocol/codec.h"
 
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/coding.h>
@@ -30,6 +31,11 @@ static const struct {
 	[DOCK_C_KEY] = { "bad-key", 422 },
 	[DOCK_C_INTERNAL] = { "internal", 500 },
 	[DOCK_C_UNAVAILABLE] = { "unavailable", 503 },
+	[DOCK_C_OFFSET] = { "offset", 409 },
+	[DOCK_C_COMMITTED] = { "committed", 409 },
+	[DOCK_C_UNKNOWN_RECORDING] = { "unknown-recording", 404 },
+	[DOCK_C_HASH_MISMATCH] = { "hash-mismatch", 422 },
+	[DOCK_C_NO_SPACE] = { "no-space", 507 },
 };
 
 static const char *const dock_standings[] = {
@@ -70,9 +76,7 @@ enum dock_standing dock_standing_parse(const char *name)
 	return DOCK_S_UNKNOWN;
 }
 
-static void why_set(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void why_set(char *why, size_t whylen, const char *fmt, ...)
+void dock_why(char *why, size_t whylen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -84,7 +88,7 @@ static void why_set(char *why, size_t whylen, const char *fmt, ...)
 }
 
 /* base64 of bin as a new JSON string, or NULL. */
-static json_t *b64_json(const uint8_t *bin, size_t len)
+json_t *dock_b64_json(const uint8_t *bin, size_t len)
 {
 	word32 outlen = (word32)((len + 2) / 3 * 4 + 1);
 	char *out = malloc(outlen);
@@ -100,7 +104,7 @@ static json_t *b64_json(const uint8_t *bin, size_t len)
 
 /* Decodes a base64 JSON string v (named name in messages) into out (cap
  * bytes); strict alphabet and padding, no whitespace. */
-static int b64_value(json_t *v, const char *name, uint8_t *out, size_t cap, size_t *ret_len,
+int dock_b64_value(json_t *v, const char *name, uint8_t *out, size_t cap, size_t *ret_len,
 		     char *why, size_t whylen)
 {
 	const char *s;
@@ -108,13 +112,13 @@ static int b64_value(json_t *v, const char *name, uint8_t *out, size_t cap, size
 	word32 outlen = (word32)cap;
 
 	if (!json_is_string(v)) {
-		why_set(why, whylen, "member \"%s\" missing or not a string", name);
+		dock_why(why, whylen, "member \"%s\" missing or not a string", name);
 		return -EBADMSG;
 	}
 	s = json_string_value(v);
 	slen = json_string_length(v);
 	if (slen == 0 || slen % 4 != 0 || slen / 4 * 3 > cap + 2) {
-		why_set(why, whylen, "member \"%s\" is not base64 of at most %zu bytes", name, cap);
+		dock_why(why, whylen, "member \"%s\" is not base64 of at most %zu bytes", name, cap);
 		return -EBADMSG;
 	}
 	for (size_t i = 0; i < slen; i++) {
@@ -123,13 +127,13 @@ static int b64_value(json_t *v, const char *name, uint8_t *out, size_t cap, size
 			 (c >= '0' && c <= '9') || c == '+' || c == '/' ||
 			 (c == '=' && i >= slen - 2 && (i == slen - 1 || s[slen - 1] == '='));
 		if (!ok) {
-			why_set(why, whylen, "member \"%s\" has a non-base64 character", name);
+			dock_why(why, whylen, "member \"%s\" has a non-base64 character", name);
 			return -EBADMSG;
 		}
 	}
 	if (Base64_Decode((const byte *)s, (word32)slen, out, &outlen) != 0 || outlen == 0 ||
 	    outlen > cap) {
-		why_set(why, whylen, "member \"%s\" is not valid base64 of at most %zu bytes", name,
+		dock_why(why, whylen, "member \"%s\" is not valid base64 of at most %zu bytes", name,
 			cap);
 		return -EBADMSG;
 	}
@@ -137,14 +141,14 @@ static int b64_value(json_t *v, const char *name, uint8_t *out, size_t cap, size
 	return 0;
 }
 
-static int b64_member(json_t *obj, const char *key, uint8_t *out, size_t cap, size_t *ret_len,
+int dock_b64_member(json_t *obj, const char *key, uint8_t *out, size_t cap, size_t *ret_len,
 		      char *why, size_t whylen)
 {
-	return b64_value(json_object_get(obj, key), key, out, cap, ret_len, why, whylen);
+	return dock_b64_value(json_object_get(obj, key), key, out, cap, ret_len, why, whylen);
 }
 
 /* Copies a short printable text member; optional members may be absent. */
-static int text_member(json_t *obj, const char *key, int required, char *out, size_t cap,
+int dock_text_member(json_t *obj, const char *key, int required, char *out, size_t cap,
 		       char *why, size_t whylen)
 {
 	json_t *v = json_object_get(obj, key);
@@ -155,18 +159,18 @@ static int text_member(json_t *obj, const char *key, int required, char *out, si
 	if (!v && !required)
 		return 0;
 	if (!json_is_string(v)) {
-		why_set(why, whylen, "member \"%s\" missing or not a string", key);
+		dock_why(why, whylen, "member \"%s\" missing or not a string", key);
 		return -EBADMSG;
 	}
 	s = json_string_value(v);
 	len = json_string_length(v);
 	if (len >= cap) {
-		why_set(why, whylen, "member \"%s\" longer than %zu bytes", key, cap - 1);
+		dock_why(why, whylen, "member \"%s\" longer than %zu bytes", key, cap - 1);
 		return -EBADMSG;
 	}
 	for (size_t i = 0; i < len; i++) {
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
-			why_set(why, whylen, "member \"%s\" has a control character", key);
+			dock_why(why, whylen, "member \"%s\" has a control character", key);
 			return -EBADMSG;
 		}
 	}
@@ -175,25 +179,31 @@ static int text_member(json_t *obj, const char *key, int required, char *out, si
 }
 
 /* Parses a JSON object and refuses members outside allowed. */
-static json_t *parse_object(const char *json, size_t len, const char *const *allowed,
-			    char *why, size_t whylen)
+json_t *dock_parse_object(const char *json, size_t len, const char *const *allowed,
+			  char *why, size_t whylen)
+{
+	return dock_parse_object_max(json, len, DOCK_MAX_BODY, allowed, why, whylen);
+}
+
+json_t *dock_parse_object_max(const char *json, size_t len, size_t max,
+			      const char *const *allowed, char *why, size_t whylen)
 {
 	json_error_t err;
 	json_t *root;
 	const char *key;
 	json_t *v;
 
-	if (!json || len == 0 || len > DOCK_MAX_BODY) {
-		why_set(why, whylen, "body empty or over %d bytes", DOCK_MAX_BODY);
+	if (!json || len == 0 || len > max) {
+		dock_why(why, whylen, "body empty or over %zu bytes", max);
 		return NULL;
 	}
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
 	if (!root) {
-		why_set(why, whylen, "body is not JSON: %s (byte %d)", err.text, err.position);
+		dock_why(why, whylen, "body is not JSON: %s (byte %d)", err.text, err.position);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
-		why_set(why, whylen, "body is not a JSON object");
+		dock_why(why, whylen, "body is not a JSON object");
 		json_decref(root);
 		return NULL;
 	}
@@ -202,7 +212,7 @@ static json_t *parse_object(const char *json, size_t len, const char *const *all
 		for (const char *const *a = allowed; *a; a++)
 			known |= strcmp(*a, key) == 0;
 		if (!known) {
-			why_set(why, whylen, "unknown member \"%.40s\"", key);
+			dock_why(why, whylen, "unknown member \"%.40s\"", key);
 			json_decref(root);
 			return NULL;
 		}
@@ -210,7 +220,7 @@ static json_t *parse_object(const char *json, size_t len, const char *const *all
 	return root;
 }
 
-static int dump(json_t *root, char **ret)
+int dock_dump(json_t *root, char **ret)
 {
 	char *s;
 
@@ -233,13 +243,13 @@ int dock_encode_csr_req(const struct dock_csr_req *m, char **ret)
 	root = json_object();
 	if (!root)
 		return -ENOMEM;
-	if (json_object_set_new(root, "csr", b64_json(m->csr, m->csr_len)) < 0 ||
+	if (json_object_set_new(root, "csr", dock_b64_json(m->csr, m->csr_len)) < 0 ||
 	    json_object_set_new(root, "model", json_string(m->model)) < 0 ||
 	    json_object_set_new(root, "firmware", json_string(m->firmware)) < 0) {
 		json_decref(root);
 		return -ENOMEM;
 	}
-	return dump(root, ret);
+	return dock_dump(root, ret);
 }
 
 int dock_decode_csr_req(const char *json, size_t len, struct dock_csr_req *ret, char *why,
@@ -252,14 +262,14 @@ int dock_decode_csr_req(const char *json, size_t len, struct dock_csr_req *ret, 
 	if (!ret)
 		return -EINVAL;
 	memset(ret, 0, sizeof(*ret));
-	root = parse_object(json, len, allowed, why, whylen);
+	root = dock_parse_object(json, len, allowed, why, whylen);
 	if (!root)
 		return -EBADMSG;
-	r = b64_member(root, "csr", ret->csr, sizeof(ret->csr), &ret->csr_len, why, whylen);
+	r = dock_b64_member(root, "csr", ret->csr, sizeof(ret->csr), &ret->csr_len, why, whylen);
 	if (r == 0)
-		r = text_member(root, "model", 0, ret->model, sizeof(ret->model), why, whylen);
+		r = dock_text_member(root, "model", 0, ret->model, sizeof(ret->model), why, whylen);
 	if (r == 0)
-		r = text_member(root, "firmware", 0, ret->firmware, sizeof(ret->firmware), why,
+		r = dock_text_member(root, "firmware", 0, ret->firmware, sizeof(ret->firmware), why,
 				whylen);
 	json_decref(root);
 	return r;
@@ -271,8 +281,7 @@ static json_t *pins_json(const struct dock_cert_resp *m)
 
 	for (size_t i = 0; arr && i < m->n_pins; i++) {
 		char hex[65];
-		for (size_t k = 0; k < 32; k++)
-			snprintf(hex + 2 * k, 3, "%02x", m->pins[i][k]);
+		dock_hex32_text(m->pins[i], hex);
 		if (json_array_append_new(arr, json_string(hex)) < 0) {
 			json_decref(arr);
 			return NULL;
@@ -296,23 +305,29 @@ int dock_encode_cert_resp(const struct dock_cert_resp *m, char **ret)
 	if (!root || !cas)
 		goto nomem;
 	for (size_t i = 0; i < m->n_ca; i++)
-		if (json_array_append_new(cas, b64_json(m->ca[i], m->ca_len[i])) < 0)
+		if (json_array_append_new(cas, dock_b64_json(m->ca[i], m->ca_len[i])) < 0)
 			goto nomem;
 	if (json_object_set_new(root, "standing", json_string(dock_standing_name(m->standing))) < 0 ||
 	    json_object_set_new(root, "system_id", json_string(m->system_id)) < 0 ||
-	    json_object_set_new(root, "certificate", b64_json(m->cert, m->cert_len)) < 0 ||
+	    json_object_set_new(root, "certificate", dock_b64_json(m->cert, m->cert_len)) < 0 ||
 	    json_object_set(root, "ca", cas) < 0 ||
 	    json_object_set_new(root, "pins", pins_json(m)) < 0)
 		goto nomem;
 	json_decref(cas);
-	return dump(root, ret);
+	return dock_dump(root, ret);
 nomem:
 	json_decref(cas);
 	json_decref(root);
 	return -ENOMEM;
 }
 
-static int hex32(const char *s, uint8_t out[32])
+void dock_hex32_text(const uint8_t in[32], char out[65])
+{
+	for (size_t k = 0; k < 32; k++)
+		snprintf(out + 2 * k, 3, "%02x", in[k]);
+}
+
+int dock_hex32(const char *s, uint8_t out[32])
 {
 	if (!s || strlen(s) != 64)
 		return -1;
@@ -333,24 +348,24 @@ static int decode_cas(json_t *root, struct dock_cert_resp *ret, char *why, size_
 	json_t *v;
 
 	if (!json_is_array(cas) || json_array_size(cas) == 0 || json_array_size(cas) > DOCK_MAX_CA) {
-		why_set(why, whylen, "member \"ca\" must be an array of 1..%d certificates",
+		dock_why(why, whylen, "member \"ca\" must be an array of 1..%d certificates",
 			DOCK_MAX_CA);
 		return -EBADMSG;
 	}
 	json_array_foreach(cas, i, v) {
-		int r = b64_value(v, "ca", ret->ca[i], DOCK_MAX_DER, &ret->ca_len[i], why, whylen);
+		int r = dock_b64_value(v, "ca", ret->ca[i], DOCK_MAX_DER, &ret->ca_len[i], why, whylen);
 		if (r < 0)
 			return r;
 		ret->n_ca++;
 	}
 	if (!json_is_array(pins) || json_array_size(pins) == 0 ||
 	    json_array_size(pins) > DOCK_MAX_PINS) {
-		why_set(why, whylen, "member \"pins\" must be an array of 1..%d pins", DOCK_MAX_PINS);
+		dock_why(why, whylen, "member \"pins\" must be an array of 1..%d pins", DOCK_MAX_PINS);
 		return -EBADMSG;
 	}
 	json_array_foreach(pins, i, v) {
-		if (hex32(json_string_value(v), ret->pins[i]) < 0) {
-			why_set(why, whylen, "pin %zu is not 64 lower-case hex digits", i);
+		if (dock_hex32(json_string_value(v), ret->pins[i]) < 0) {
+			dock_why(why, whylen, "pin %zu is not 64 lower-case hex digits", i);
 			return -EBADMSG;
 		}
 		ret->n_pins++;
@@ -370,15 +385,15 @@ int dock_decode_cert_resp(const char *json, size_t len, struct dock_cert_resp *r
 	if (!ret)
 		return -EINVAL;
 	memset(ret, 0, sizeof(*ret));
-	root = parse_object(json, len, allowed, why, whylen);
+	root = dock_parse_object(json, len, allowed, why, whylen);
 	if (!root)
 		return -EBADMSG;
-	r = text_member(root, "standing", 1, standing, sizeof(standing), why, whylen);
+	r = dock_text_member(root, "standing", 1, standing, sizeof(standing), why, whylen);
 	if (r == 0)
-		r = text_member(root, "system_id", 1, ret->system_id, sizeof(ret->system_id), why,
+		r = dock_text_member(root, "system_id", 1, ret->system_id, sizeof(ret->system_id), why,
 				whylen);
 	if (r == 0)
-		r = b64_member(root, "certificate", ret->cert, sizeof(ret->cert), &ret->cert_len,
+		r = dock_b64_member(root, "certificate", ret->cert, sizeof(ret->cert), &ret->cert_len,
 			       why, whylen);
 	if (r == 0)
 		r = decode_cas(root, ret, why, whylen);
@@ -395,7 +410,7 @@ int dock_encode_error(const struct dock_error_resp *m, char **ret)
 		return -EINVAL;
 	root = json_pack("{ssssss}", "error", dock_code_name(m->code), "standing",
 			 dock_standing_name(m->standing), "message", m->message);
-	return dump(root, ret);
+	return dock_dump(root, ret);
 }
 
 int dock_decode_error(const char *json, size_t len, struct dock_error_resp *ret, char *why,
@@ -409,14 +424,14 @@ int dock_decode_error(const char *json, size_t len, struct dock_error_resp *ret,
 	if (!ret)
 		return -EINVAL;
 	memset(ret, 0, sizeof(*ret));
-	root = parse_object(json, len, allowed, why, whylen);
+	root = dock_parse_object(json, len, allowed, why, whylen);
 	if (!root)
 		return -EBADMSG;
-	r = text_member(root, "error", 1, code, sizeof(code), why, whylen);
+	r = dock_text_member(root, "error", 1, code, sizeof(code), why, whylen);
 	if (r == 0)
-		r = text_member(root, "standing", 0, standing, sizeof(standing), why, whylen);
+		r = dock_text_member(root, "standing", 0, standing, sizeof(standing), why, whylen);
 	if (r == 0)
-		r = text_member(root, "message", 0, ret->message, sizeof(ret->message), why, whylen);
+		r = dock_text_member(root, "message", 0, ret->message, sizeof(ret->message), why, whylen);
 	ret->code = dock_code_parse(code);
 	ret->standing = dock_standing_parse(standing);
 	json_decref(root);

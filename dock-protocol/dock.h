@@ -20,6 +20,11 @@
 #define DOCK_MAX_CA 2               /* current system CA + the next one (rotation) */
 #define DOCK_MAX_PINS 4
 #define DOCK_TEXT_MAX 64
+#define DOCK_MAX_CHUNK (8u << 20)   /* bytes of clip data in one PUT */
+#define DOCK_MAX_RECORDING_JSON (1u << 20)
+#define DOCK_ID_LEN 36              /* recording id: lower-case UUID text */
+#define DOCK_CLIP_ID_LEN 4          /* "0001".."9999" */
+#define DOCK_MAX_SIG 80             /* DER ECDSA P-256 signature */
 
 /* Wire error codes (the "error" member of an error body). */
 enum dock_code {
@@ -36,6 +41,11 @@ enum dock_code {
 	DOCK_C_KEY,                /* 422 CSR key is weak, of the wrong type, or reused */
 	DOCK_C_INTERNAL,           /* 500 */
 	DOCK_C_UNAVAILABLE,        /* 503 try again later */
+	DOCK_C_OFFSET,             /* 409 chunk offset is not the durable size */
+	DOCK_C_COMMITTED,          /* 409 clip already committed (answer has the receipt) */
+	DOCK_C_UNKNOWN_RECORDING,  /* 404 send the recording's metadata first */
+	DOCK_C_HASH_MISMATCH,      /* 422 size/SHA-256 of the staged bytes differ: resend from 0 */
+	DOCK_C_NO_SPACE,           /* 507 staging reserve reached: keep the data, retry later */
 	DOCK_C__COUNT
 };
 
@@ -92,6 +102,96 @@ int dock_decode_cert_resp(const char *json, size_t len, struct dock_cert_resp *r
 int dock_decode_error(const char *json, size_t len, struct dock_error_resp *ret,
 		      char *why, size_t whylen);
 
+/* ---- offload (PROTOCOL.md §9) ---- */
+
+enum dock_route_kind {
+	DOCK_R_NONE = 0, DOCK_R_ENROL, DOCK_R_RENEW, DOCK_R_PLAN, DOCK_R_RECORDING,
+	DOCK_R_CLIP, DOCK_R_CLIP_COMMIT,
+};
+
+struct dock_route {
+	enum dock_route_kind kind;
+	char recording_id[DOCK_ID_LEN + 1];
+	char clip_id[DOCK_CLIP_ID_LEN + 1];
+	int has_offset;
+	uint64_t offset;           /* ?offset=N of a clip PUT */
+};
+
+/* Parses a request path. Ids are checked character by character, so no path
+ * built from them can leave its directory. -EINVAL when unknown/malformed. */
+int dock_parse_route(const char *path, struct dock_route *ret);
+int dock_check_recording_id(const char *id);   /* 0 or -EINVAL */
+int dock_check_clip_id(const char *id);        /* 0 or -EINVAL */
+
+/* POST /v1/offload/plan: what the camera is about to send. */
+struct dock_plan { uint64_t recordings, clips, bytes; };
+int dock_encode_plan(const struct dock_plan *m, char **ret);
+int dock_decode_plan(const char *json, size_t len, struct dock_plan *ret, char *why, size_t whylen);
+
+/* A clip of the recording metadata document (PUT /v1/recordings/ID). */
+struct dock_clip_meta {
+	char clip_id[DOCK_CLIP_ID_LEN + 1];
+	char container[8];             /* "mkv" | "mp4" */
+	uint64_t size;
+	uint8_t sha256[32];
+	int complete;
+};
+
+struct dock_recording {
+	char recording_id[DOCK_ID_LEN + 1];
+	char serial[DOCK_TEXT_MAX];
+	size_t n_clips;
+	struct dock_clip_meta *clips;  /* malloc'd, dock_recording_free */
+	uint64_t total_bytes;
+	char *canonical;               /* the document re-serialised compactly (malloc'd) */
+};
+/* Validates the whole document (PROTOCOL.md §9.2) and summarises it. */
+int dock_decode_recording(const char *json, size_t len, struct dock_recording *ret, char *why,
+			  size_t whylen);
+void dock_recording_free(struct dock_recording *r);
+const struct dock_clip_meta *dock_recording_clip(const struct dock_recording *r,
+						 const char *clip_id);
+
+/* POST .../commit */
+struct dock_commit { uint64_t size; uint8_t sha256[32]; int complete; };
+int dock_encode_commit(const struct dock_commit *m, char **ret);
+int dock_decode_commit(const char *json, size_t len, struct dock_commit *ret, char *why,
+		       size_t whylen);
+
+/* The controller's signed receipt for a committed clip. */
+struct dock_receipt {
+	char system_id[DOCK_TEXT_MAX];
+	char serial[DOCK_TEXT_MAX];
+	char recording_id[DOCK_ID_LEN + 1];
+	char clip_id[DOCK_CLIP_ID_LEN + 1];
+	uint64_t size;
+	uint8_t sha256[32];
+	int complete;
+	time_t time;
+	uint8_t signer[DOCK_MAX_DER];  /* controller certificate (issued by the system CA) */
+	size_t signer_len;
+	uint8_t sig[DOCK_MAX_SIG];     /* ECDSA over SHA-256 of dock_receipt_tbs() */
+	size_t sig_len;
+};
+/* The exact bytes that are signed (PROTOCOL.md §9.6). Returns length or -ENOSPC. */
+int dock_receipt_tbs(const struct dock_receipt *r, char *out, size_t cap);
+/* Receipt as a JSON object; *ret malloc'd. */
+int dock_encode_receipt(const struct dock_receipt *r, char **ret);
+int dock_decode_receipt(const char *json, size_t len, struct dock_receipt *ret, char *why,
+			size_t whylen);
+
+/* GET .../clips/CID answer, PUT chunk answer, commit answer. */
+enum dock_clip_state { DOCK_CLIP_NONE = 0, DOCK_CLIP_PARTIAL, DOCK_CLIP_COMMITTED };
+struct dock_clip_status {
+	enum dock_clip_state state;
+	uint64_t offset;               /* durable bytes at the controller */
+	int has_receipt;
+	struct dock_receipt receipt;
+};
+int dock_encode_clip_status(const struct dock_clip_status *m, char **ret);
+int dock_decode_clip_status(const char *json, size_t len, struct dock_clip_status *ret,
+			    char *why, size_t whylen);
+
 /* HTTP/1.1 framing. Only Content-Length bodies; chunked transfer coding,
  * oversized heads and bodies are refused. */
 enum dock_http_kind { DOCK_HTTP_REQUEST, DOCK_HTTP_RESPONSE };
@@ -122,6 +222,14 @@ struct dock_http {
 	size_t body_len;
 	enum dock_code error;      /* set when feed fails */
 	char why[128];
+	/* Optional streaming of bodies: called once the head is complete. Return
+	 * 0 to buffer the body (up to max_body), 1 to stream it to on_body (up to
+	 * stream_max), or -1 after setting error/why to refuse the message. */
+	int (*on_head)(struct dock_http *h, void *ud);
+	int (*on_body)(void *ud, const char *at, size_t len);
+	void *ud;
+	size_t stream_max;
+	int streaming;
 };
 
 void dock_http_init(struct dock_http *h, enum dock_http_kind kind, size_t max_body);

@@ -130,6 +130,21 @@ static int on_headers_complete(http_parser *p)
 	h->content_length = h->has_content_length ? p->content_length : 0;
 	if (h->kind == DOCK_HTTP_RESPONSE && !h->has_content_length)
 		return fail(h, DOCK_C_BAD_REQUEST, "response without Content-Length");
+	if (h->on_head) {
+		int r = h->on_head(h, h->ud);
+		if (r < 0) {
+			if (!h->error)
+				fail(h, DOCK_C_BAD_REQUEST, "request refused");
+			return -1;
+		}
+		h->streaming = r == 1;
+	}
+	if (h->streaming) {
+		if (h->content_length > h->stream_max)
+			return fail(h, DOCK_C_TOO_LARGE, "body of %llu bytes over the limit of %zu",
+				    (unsigned long long)h->content_length, h->stream_max);
+		return 0;
+	}
 	if (h->content_length > h->max_body)
 		return fail(h, DOCK_C_TOO_LARGE, "body of %llu bytes over the limit of %zu",
 			    (unsigned long long)h->content_length, h->max_body);
@@ -147,6 +162,12 @@ static int on_body(http_parser *p, const char *at, size_t len)
 {
 	struct dock_http *h = from(p);
 
+	if (h->streaming) {
+		h->body_len += len;
+		if (h->body_len > h->content_length)
+			return fail(h, DOCK_C_BAD_REQUEST, "body longer than its Content-Length");
+		return h->on_body(h->ud, at, len) < 0 ? -1 : 0;
+	}
 	if (!h->body || h->body_len + len > h->content_length)
 		return fail(h, DOCK_C_BAD_REQUEST, "body longer than its Content-Length");
 	memcpy(h->body + h->body_len, at, len);
