@@ -25,6 +25,11 @@ static const struct {
 	{ DOCK_C_KEY, "bad-key", 422 },
 	{ DOCK_C_INTERNAL, "internal", 500 },
 	{ DOCK_C_UNAVAILABLE, "unavailable", 503 },
+	{ DOCK_C_OFFSET, "offset", 409 },
+	{ DOCK_C_COMMITTED, "committed", 409 },
+	{ DOCK_C_UNKNOWN_RECORDING, "unknown-recording", 404 },
+	{ DOCK_C_HASH_MISMATCH, "hash-mismatch", 422 },
+	{ DOCK_C_NO_SPACE, "no-space", 507 },
 };
 
 static const char *const spec_standings[] = {
