@@ -1,0 +1,570 @@
+/* record.c - bwc-record, the camera's recorder: encodes a generated test
+ * picture to H.264 (libx264 through libavcodec) into the recording store. */
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/error.h>
+#include <libavutil/frame.h>
+#include <libavutil/log.h>
+#include <libavutil/opt.h>
+#include <libswscale/swscale.h>
+
+#include "bwc/store.h"
+#include "certs/certs.h"
+#include "shared/conf.h"
+#include "shared/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WIDTH 1920
+#define HEIGHT 1080
+#define FPS 30
+#define BIT_RATE 8000000
+#define MAX_SECONDS (7 * 24 * 3600)
+#define MAX_BYTES (64ull << 30)
+
+/* Every key of bwc.conf (conf_load refuses unknown keys), plus data_dir. */
+struct rec_config {
+	char state_dir[PATH_MAX], keystore[PATH_MAX], data_dir[PATH_MAX];
+	char model[STORE_TEXT_MAX], firmware[STORE_TEXT_MAX];
+	char interface[IF_NAMESIZE];
+	int port, connect_timeout_ms, io_timeout_ms, discovery_timeout_ms;
+};
+
+#define F(field) offsetof(struct rec_config, field)
+static const struct conf_key rec_keys[] = {
+	{ "camera", "state_dir", CONF_STR, F(state_dir), PATH_MAX, 1, 0 },
+	{ "camera", "keystore", CONF_STR, F(keystore), PATH_MAX, 1, 0 },
+	{ "camera", "model", CONF_STR, F(model), STORE_TEXT_MAX, 0, 0 },
+	{ "camera", "firmware", CONF_STR, F(firmware), STORE_TEXT_MAX, 0, 0 },
+	{ "camera", "data_dir", CONF_STR, F(data_dir), PATH_MAX, 0, 0 },
+	{ "dock", "interface", CONF_STR, F(interface), IF_NAMESIZE, 1, 0 },
+	{ "dock", "port", CONF_INT, F(port), 0, 1, 65535 },
+	{ "dock", "connect_timeout_ms", CONF_INT, F(connect_timeout_ms), 0, 100, 60000 },
+	{ "dock", "io_timeout_ms", CONF_INT, F(io_timeout_ms), 0, 100, 600000 },
+	{ "dock", "discovery_timeout_ms", CONF_INT, F(discovery_timeout_ms), 0, 100, 600000 },
+};
+
+struct options {
+	const char *conf, *container, *user, *marker;
+	long seconds, clip_seconds;
+	unsigned long long bytes;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	stop_requested = sig;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: bwc-record -c CAMERA.conf --seconds S [--container mkv|mp4]\n"
+		     "                  [--clip-seconds N] [--user USER] [--marker TEXT] [--bytes N]\n");
+}
+
+static int parse_num(const char *s, unsigned long long max, unsigned long long *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		return -1;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v == 0 || v > max)
+		return -1;
+	*ret = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longs[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "container", required_argument, NULL, 'C' },
+		{ "clip-seconds", required_argument, NULL, 'n' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "marker", required_argument, NULL, 'm' },
+		{ "bytes", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long long v;
+	int c;
+
+	*o = (struct options){ .container = "mkv", .user = "unassigned", .clip_seconds = 300 };
+	while ((c = getopt_long(argc, argv, "c:h", longs, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->conf = optarg; break;
+		case 'C': o->container = optarg; break;
+		case 'u': o->user = optarg; break;
+		case 'm': o->marker = optarg; break;
+		case 's':
+		case 'n':
+			if (parse_num(optarg, MAX_SECONDS, &v) < 0) {
+				fprintf(stderr, "bwc-record: --%s wants 1..%d seconds, not \"%s\"\n",
+					c == 's' ? "seconds" : "clip-seconds", MAX_SECONDS, optarg);
+				return -1;
+			}
+			*(c == 's' ? &o->seconds : &o->clip_seconds) = (long)v;
+			break;
+		case 'b':
+			if (parse_num(optarg, MAX_BYTES, &v) < 0) {
+				fprintf(stderr, "bwc-record: --bytes wants 1..%llu, not \"%s\"\n",
+					MAX_BYTES, optarg);
+				return -1;
+			}
+			o->bytes = v;
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind != argc || !o->conf || !o->seconds) {
+		usage(stderr);
+		return -1;
+	}
+	if (strcmp(o->container, "mkv") != 0 && strcmp(o->container, "mp4") != 0) {
+		fprintf(stderr, "bwc-record: --container is mkv or mp4, not \"%s\"\n", o->container);
+		return -1;
+	}
+	if (strlen(o->user) >= STORE_TEXT_MAX || (o->marker && strlen(o->marker) > 255)) {
+		fprintf(stderr, "bwc-record: --user is at most %d bytes, --marker at most 255\n",
+			STORE_TEXT_MAX - 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* The serial is the subject serialNumber of the factory certificate. */
+static int read_serial(const char *keystore, char *out, size_t cap)
+{
+	char path[PATH_MAX];
+	uint8_t *pem = NULL, der[CERTS_MAX_DER];
+	struct cert_info info;
+	size_t len, der_len;
+	int r;
+
+	if (strncmp(keystore, "file:", 5) != 0 ||
+	    snprintf(path, sizeof(path), "%s/idevid.pem", keystore + 5) >= (int)sizeof(path)) {
+		fprintf(stderr, "bwc-record: keystore \"%s\" is not file:DIR\n", keystore);
+		return -1;
+	}
+	r = util_read_file(path, 65536, &pem, &len);
+	if (r < 0) {
+		fprintf(stderr, "bwc-record: cannot read the factory certificate %s: %s\n", path,
+			strerror(-r));
+		return -1;
+	}
+	r = certs_pem_to_der((char *)pem, len, "CERTIFICATE", der, sizeof(der), &der_len);
+	free(pem);
+	if (r == 0)
+		r = certs_parse(der, der_len, &info);
+	if (r == 0)
+		r = certs_check_serial(info.serial);
+	if (r != 0 || strlen(info.serial) >= cap) {
+		fprintf(stderr, "bwc-record: factory certificate %s unusable: %s\n", path,
+			certs_strerror(r));
+		return -1;
+	}
+	snprintf(out, cap, "%s", info.serial);
+	return 0;
+}
+
+static void read_timezone(char *out, size_t cap)
+{
+	uint8_t *buf = NULL;
+	size_t len;
+
+	snprintf(out, cap, "UTC");
+	if (util_read_file("/etc/timezone", 256, &buf, &len) < 0)
+		return;
+	buf[strcspn((char *)buf, "\r\n")] = 0;
+	if (buf[0] && strlen((char *)buf) < cap && strspn((char *)buf,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") == strlen((char *)buf))
+		snprintf(out, cap, "%s", (char *)buf);
+	free(buf);
+}
+
+/* ---- the encoder of one clip ---- */
+
+struct encoder {
+	AVFormatContext *oc;
+	AVCodecContext *cc;
+	AVStream *st;
+	AVFrame *yuv, *rgb;
+	AVPacket *pkt;
+	struct SwsContext *sws;
+	int64_t pts;
+	int header_written;
+};
+
+static int av_fail(const char *step, int err)
+{
+	char msg[AV_ERROR_MAX_STRING_SIZE];
+
+	av_strerror(err, msg, sizeof(msg));
+	fprintf(stderr, "bwc-record: %s failed: %s\n", step, msg);
+	return -1;
+}
+
+static void encoder_free(struct encoder *e)
+{
+	if (e->oc && e->oc->pb)
+		avio_closep(&e->oc->pb);
+	avformat_free_context(e->oc);
+	avcodec_free_context(&e->cc);
+	av_frame_free(&e->yuv);
+	av_frame_free(&e->rgb);
+	av_packet_free(&e->pkt);
+	sws_freeContext(e->sws);
+	memset(e, 0, sizeof(*e));
+}
+
+static int open_codec(struct encoder *e)
+{
+	const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
+	int r;
+
+	if (!codec)
+		codec = avcodec_find_encoder(AV_CODEC_ID_H264);
+	if (!codec) {
+		fprintf(stderr, "bwc-record: no H.264 encoder in libavcodec (libx264 missing)\n");
+		return -1;
+	}
+	e->cc = avcodec_alloc_context3(codec);
+	if (!e->cc)
+		return av_fail("allocating the encoder context", AVERROR(ENOMEM));
+	e->cc->width = WIDTH;
+	e->cc->height = HEIGHT;
+	e->cc->time_base = (AVRational){ 1, FPS };
+	e->cc->framerate = (AVRational){ FPS, 1 };
+	e->cc->pix_fmt = AV_PIX_FMT_YUV420P;
+	e->cc->bit_rate = BIT_RATE;
+	e->cc->gop_size = FPS;
+	e->cc->max_b_frames = 0;
+	if ((r = av_opt_set(e->cc->priv_data, "preset", "ultrafast", 0)) < 0)
+		return av_fail("setting the x264 preset", r);
+	if (e->oc->oformat->flags & AVFMT_GLOBALHEADER)
+		e->cc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+	if ((r = avcodec_open2(e->cc, codec, NULL)) < 0)
+		return av_fail("opening the H.264 encoder", r);
+	return 0;
+}
+
+static int alloc_frame(AVFrame **f, enum AVPixelFormat fmt)
+{
+	int r;
+
+	*f = av_frame_alloc();
+	if (!*f)
+		return av_fail("allocating a frame", AVERROR(ENOMEM));
+	(*f)->format = fmt;
+	(*f)->width = WIDTH;
+	(*f)->height = HEIGHT;
+	if ((r = av_frame_get_buffer(*f, 0)) < 0)
+		return av_fail("allocating frame buffers", r);
+	return 0;
+}
+
+static int encoder_open(struct encoder *e, const char *path, const char *container,
+			const char *marker)
+{
+	const char *fmt = strcmp(container, "mp4") == 0 ? "mp4" : "matroska";
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	if ((r = avformat_alloc_output_context2(&e->oc, NULL, fmt, path)) < 0)
+		return av_fail("creating the output context", r);
+	if (open_codec(e) < 0)
+		return -1;
+	e->st = avformat_new_stream(e->oc, NULL);
+	if (!e->st)
+		return av_fail("adding the video stream", AVERROR(ENOMEM));
+	e->st->time_base = e->cc->time_base;
+	if ((r = avcodec_parameters_from_context(e->st->codecpar, e->cc)) < 0)
+		return av_fail("copying the codec parameters", r);
+	/* The marker lands in the container's title tag as plain text: tests find
+	 * it in the raw bytes of the clip. */
+	if (marker && (r = av_dict_set(&e->oc->metadata, "title", marker, 0)) < 0)
+		return av_fail("setting the title tag", r);
+	if ((r = avio_open(&e->oc->pb, path, AVIO_FLAG_WRITE)) < 0)
+		return av_fail("opening the clip file", r);
+	if ((r = avformat_write_header(e->oc, NULL)) < 0)
+		return av_fail("writing the container header", r);
+	e->header_written = 1;
+	if (alloc_frame(&e->yuv, AV_PIX_FMT_YUV420P) < 0 || alloc_frame(&e->rgb, AV_PIX_FMT_RGB24) < 0)
+		return -1;
+	e->pkt = av_packet_alloc();
+	if (!e->pkt)
+		return av_fail("allocating a packet", AVERROR(ENOMEM));
+	e->sws = sws_getContext(WIDTH, HEIGHT, AV_PIX_FMT_RGB24, WIDTH, HEIGHT, AV_PIX_FMT_YUV420P,
+				SWS_FAST_BILINEAR, NULL, NULL, NULL);
+	if (!e->sws)
+		return av_fail("creating the RGB to YUV converter", AVERROR(EINVAL));
+	return 0;
+}
+
+/* Sends frame (NULL: flush) and writes every packet the encoder gives back. */
+static int encode(struct encoder *e, AVFrame *frame)
+{
+	int r = avcodec_send_frame(e->cc, frame);
+
+	if (r < 0)
+		return av_fail("sending a frame to the encoder", r);
+	for (;;) {
+		r = avcodec_receive_packet(e->cc, e->pkt);
+		if (r == AVERROR(EAGAIN) || r == AVERROR_EOF)
+			return 0;
+		if (r < 0)
+			return av_fail("receiving a packet from the encoder", r);
+		av_packet_rescale_ts(e->pkt, e->cc->time_base, e->st->time_base);
+		e->pkt->stream_index = e->st->index;
+		r = av_interleaved_write_frame(e->oc, e->pkt);
+		if (r < 0)
+			return av_fail("writing a packet to the container", r);
+	}
+}
+
+/* Test picture: colour gradients that scroll, and a white bar that sweeps. */
+static void draw(AVFrame *f, int64_t n)
+{
+	int bar = (int)((n * 16) % WIDTH);
+
+	for (int y = 0; y < HEIGHT; y++) {
+		uint8_t *p = f->data[0] + (size_t)y * (size_t)f->linesize[0];
+		for (int x = 0; x < WIDTH; x++, p += 3) {
+			int white = x >= bar && x < bar + 64;
+			p[0] = white ? 255 : (uint8_t)(x + n * 4);
+			p[1] = white ? 255 : (uint8_t)(y + n * 2);
+			p[2] = white ? 255 : (uint8_t)((x ^ y) + n);
+		}
+	}
+}
+
+static int encode_frame(struct encoder *e)
+{
+	int r;
+
+	if ((r = av_frame_make_writable(e->rgb)) < 0 || (r = av_frame_make_writable(e->yuv)) < 0)
+		return av_fail("making a frame writable", r);
+	draw(e->rgb, e->pts);
+	r = sws_scale(e->sws, (const uint8_t *const *)e->rgb->data, e->rgb->linesize, 0, HEIGHT,
+		      e->yuv->data, e->yuv->linesize);
+	if (r != HEIGHT)
+		return av_fail("converting RGB to YUV", AVERROR(EINVAL));
+	e->yuv->pts = e->pts++;
+	return encode(e, e->yuv);
+}
+
+static int encoder_finish(struct encoder *e)
+{
+	int r;
+
+	if (encode(e, NULL) < 0)
+		return -1;
+	if ((r = av_write_trailer(e->oc)) < 0)
+		return av_fail("writing the container trailer", r);
+	if ((r = avio_closep(&e->oc->pb)) < 0)
+		return av_fail("closing the clip file", r);
+	return 0;
+}
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Frames at 30 per second of wall time, like a camera; stops early on a signal. */
+static int record_video(const char *path, const struct options *o, long seconds)
+{
+	struct encoder e;
+	int64_t frames = (int64_t)seconds * FPS;
+	double t0 = now_mono();
+	int r = -1;
+
+	if (encoder_open(&e, path, o->container, o->marker) < 0)
+		goto out;
+	for (int64_t i = 0; i < frames && !stop_requested; i++) {
+		double due = t0 + (double)i / FPS - now_mono();
+		if (due > 0) {
+			struct timespec ts = { (time_t)due, (long)((due - (double)(time_t)due) * 1e9) };
+			nanosleep(&ts, NULL);   /* relative: faketime breaks absolute monotonic sleeps */
+		}
+		if (encode_frame(&e) < 0)
+			goto out;
+	}
+	r = encoder_finish(&e);
+out:
+	encoder_free(&e);
+	return r;
+}
+
+/* --bytes: pseudo-random content (xorshift64*), fast enough for 1 GiB clips. */
+static int record_bytes(const char *path, unsigned long long size)
+{
+	enum { CHUNK = 4 << 20 };
+	uint64_t *buf = malloc(CHUNK), x = 0x9e3779b97f4a7c15ull ^ (uint64_t)time(NULL);
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC), r = 0;
+
+	if (!buf || fd < 0) {
+		fprintf(stderr, "bwc-record: opening %s: %s\n", path, strerror(buf ? errno : ENOMEM));
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (size > 0 && !stop_requested) {
+		size_t n = size < CHUNK ? (size_t)size : CHUNK;
+		for (size_t i = 0; i < CHUNK / 8; i++) {
+			x ^= x >> 12;
+			x ^= x << 25;
+			x ^= x >> 27;
+			buf[i] = x * 0x2545f4914f6cdd1dull;
+		}
+		for (size_t off = 0; off < n;) {
+			ssize_t w = write(fd, (uint8_t *)buf + off, n - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				fprintf(stderr, "bwc-record: writing %s: %s\n", path, strerror(errno));
+				r = -1;
+				goto out;
+			}
+			off += (size_t)w;
+		}
+		size -= n;
+	}
+out:
+	free(buf);
+	if (close(fd) < 0 && r == 0) {
+		fprintf(stderr, "bwc-record: closing %s: %s\n", path, strerror(errno));
+		r = -1;
+	}
+	return r;
+}
+
+static void print_clip(const struct store_clip *c)
+{
+	char hex[65];
+
+	util_hex(c->sha256, sizeof(c->sha256), hex);
+	printf("clip %s %s size %llu sha256 %s%s\n", c->clip_id, c->container,
+	       (unsigned long long)c->size, hex, c->complete ? "" : " incomplete");
+	fflush(stdout);
+}
+
+static int record_clips(store_t *s, struct store_recording *rec, const struct options *o)
+{
+	char path[PATH_MAX];
+	long left = o->seconds;
+	int r;
+
+	while (left > 0 && !stop_requested) {
+		long len = left < o->clip_seconds ? left : o->clip_seconds;
+		if ((r = store_clip_begin(s, rec, o->container, path, sizeof(path))) < 0) {
+			fprintf(stderr, "bwc-record: cannot start a clip: %s\n", strerror(-r));
+			return -1;
+		}
+		if ((o->bytes ? record_bytes(path, o->bytes) : record_video(path, o, len)) < 0)
+			return -1;   /* the .part stays: store_recover flags it */
+		if ((r = store_clip_end(s, rec)) < 0) {
+			fprintf(stderr, "bwc-record: cannot finish clip %s: %s\n", path, strerror(-r));
+			return -1;
+		}
+		print_clip(&rec->clips[rec->n_clips - 1]);
+		left -= len;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct rec_config cfg;
+	struct store_recording rec;
+	struct store_place off;
+	struct sigaction sa;
+	store_t *s = NULL;
+	char why[256];
+	int r, failed;
+
+	if (parse_args(argc, argv, &o) < 0)
+		return 2;
+	av_log_set_level(AV_LOG_ERROR);   /* our own errors name the step */
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.model, sizeof(cfg.model), "BWC-1000");
+	snprintf(cfg.firmware, sizeof(cfg.firmware), "0.1.0");
+	if (conf_load(o.conf, rec_keys, ARRAY_SIZE(rec_keys), &cfg, why, sizeof(why)) < 0) {
+		fprintf(stderr, "bwc-record: %s: %s\n", o.conf, why);
+		return 2;
+	}
+	if (!cfg.data_dir[0] &&
+	    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s/data", cfg.state_dir) >=
+		    (int)sizeof(cfg.data_dir)) {
+		fprintf(stderr, "bwc-record: state_dir too long for <state_dir>/data\n");
+		return 2;
+	}
+	memset(&rec, 0, sizeof(rec));
+	if (read_serial(cfg.keystore, rec.serial, sizeof(rec.serial)) < 0)
+		return 1;
+	snprintf(rec.model, sizeof(rec.model), "%s", cfg.model);
+	snprintf(rec.firmware, sizeof(rec.firmware), "%s", cfg.firmware);
+	snprintf(rec.user_id, sizeof(rec.user_id), "%s", o.user);
+	read_timezone(rec.timezone, sizeof(rec.timezone));
+	snprintf(rec.trigger_on.reason, sizeof(rec.trigger_on.reason), "button");
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0) {
+		perror("bwc-record: sigaction");
+		return 1;
+	}
+	if ((r = store_open(cfg.data_dir, &s)) < 0) {
+		fprintf(stderr, "bwc-record: cannot open the store %s: %s\n", cfg.data_dir,
+			strerror(-r));
+		return 1;
+	}
+	if ((r = store_recording_begin(s, &rec)) < 0) {
+		fprintf(stderr, "bwc-record: cannot begin a recording in %s: %s\n", cfg.data_dir,
+			strerror(-r));
+		store_close(s);
+		return 1;
+	}
+	printf("recording %s\n", rec.id);
+	fflush(stdout);
+	failed = record_clips(s, &rec, &o) < 0;
+	if (failed) {
+		/* The torn clip and the open recording are left for store_recover. */
+		store_recording_free(&rec);
+		store_close(s);
+		return 1;
+	}
+	memset(&off, 0, sizeof(off));
+	snprintf(off.reason, sizeof(off.reason), "%s", stop_requested ? "stopped" : "button");
+	if ((r = store_recording_end(s, &rec, &off)) < 0) {
+		fprintf(stderr, "bwc-record: cannot end recording %s: %s\n", rec.id, strerror(-r));
+		failed = 1;
+	} else {
+		printf("stopped %s (%s), %zu clips\n", rec.id, off.reason, rec.n_clips);
+	}
+	store_recording_free(&rec);
+	store_close(s);
+	return failed;
+}
