@@ -829,3 +829,42 @@ int certs_verify_issued_by(const uint8_t *leaf, size_t leaf_len, const uint8_t *
 		return CERTS_E_EXPIRED;
 	return CERTS_OK;
 }
+
+int certs_sign(ecc_key *key, WC_RNG *rng, const void *msg, size_t len, uint8_t *sig, size_t cap,
+	       size_t *ret_len)
+{
+	uint8_t hash[32];
+	word32 slen = (word32)cap;
+
+	if (!key || !rng || !msg || len == 0 || !sig || cap == 0 || !ret_len)
+		return CERTS_E_INPUT;
+	if (wc_Sha256Hash(msg, (word32)len, hash) != 0 ||
+	    wc_ecc_sign_hash(hash, sizeof(hash), sig, &slen, rng, key) != 0)
+		return CERTS_E_CRYPTO;
+	*ret_len = slen;
+	return CERTS_OK;
+}
+
+int certs_verify_signature(const uint8_t *cert, size_t cert_len, const void *msg, size_t len,
+			   const uint8_t *sig, size_t sig_len)
+{
+	struct cert_info info;
+	uint8_t hash[32];
+	ecc_key key;
+	int ok = 0, r;
+
+	if (!buf_ok(cert, cert_len, CERTS_MAX_DER) || !msg || len == 0 || !sig || sig_len == 0 ||
+	    sig_len > 128)
+		return CERTS_E_INPUT;
+	r = certs_parse(cert, cert_len, &info);
+	if (r != CERTS_OK)
+		return r;
+	r = spki_to_key(info.spki, info.spki_len, &key);
+	if (r != CERTS_OK)
+		return r;
+	if (wc_Sha256Hash(msg, (word32)len, hash) != 0 ||
+	    wc_ecc_verify_hash(sig, (word32)sig_len, hash, sizeof(hash), &ok, &key) != 0)
+		ok = 0;
+	wc_ecc_free(&key);
+	return ok == 1 ? CERTS_OK : CERTS_E_SIGNATURE;
+}

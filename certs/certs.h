@@ -117,4 +117,11 @@ int certs_parse(const uint8_t *der, size_t len, struct cert_info *ret);
 int certs_verify_issued_by(const uint8_t *leaf, size_t leaf_len, const uint8_t *anchor,
 			   size_t anchor_len, int check_time, time_t now);
 
+/* ECDSA P-256 over SHA-256 of msg (DER signature). key may be a keystore key. */
+int certs_sign(ecc_key *key, WC_RNG *rng, const void *msg, size_t len, uint8_t *sig, size_t cap,
+	       size_t *ret_len);
+/* Checks sig over msg with the public key of cert. CERTS_OK or CERTS_E_SIGNATURE. */
+int certs_verify_signature(const uint8_t *cert, size_t cert_len, const void *msg, size_t len,
+			   const uint8_t *sig, size_t sig_len);
+
 #endif

@@ -20,11 +20,15 @@ static const struct conf_key keys[] = {
 	{ "limits", "max_connections", CONF_INT, F(max_connections), 0, 1, 10000 },
 	{ "limits", "handshake_timeout_ms", CONF_INT, F(handshake_timeout_ms), 0, 100, 600000 },
 	{ "limits", "idle_timeout_ms", CONF_INT, F(idle_timeout_ms), 0, 100, 3600000 },
+	{ "staging", "dir", CONF_STR, F(staging_dir), PATH_MAX, 0, 0 },
+	{ "staging", "reserve_mb", CONF_INT, F(staging_reserve_mb), 0, 0, 1 << 20 },
 };
 #undef F
 
 int config_load(const char *path, struct ctl_config *ret, char *why, size_t whylen)
 {
+	int r;
+
 	memset(ret, 0, sizeof(*ret));
 	ret->port = DOCK_PORT;
 	ret->auto_enrol = 0;
@@ -34,7 +38,16 @@ int config_load(const char *path, struct ctl_config *ret, char *why, size_t whyl
 	ret->max_connections = 64;
 	ret->handshake_timeout_ms = 10000;
 	ret->idle_timeout_ms = 60000;
-	return conf_load(path, keys, sizeof(keys) / sizeof(keys[0]), ret, why, whylen);
+	ret->staging_reserve_mb = 512;
+	r = conf_load(path, keys, sizeof(keys) / sizeof(keys[0]), ret, why, whylen);
+	if (r == 0 && !ret->staging_dir[0] &&
+	    snprintf(ret->staging_dir, sizeof(ret->staging_dir), "%s/staging", ret->state_dir) >=
+		    (int)sizeof(ret->staging_dir)) {
+		snprintf(why, whylen, "%s: [system] state_dir too long for the default staging dir",
+			 path);
+		return -EINVAL;
+	}
+	return r;
 }
 
 void config_print(const struct ctl_config *c, FILE *out)

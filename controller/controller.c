@@ -18,7 +18,7 @@
 #include <arpa/inet.h>
 
 #include "certs/certs.h"
-#include "controller/listener.h"
+#include "controller/conn.h"
 #include "controller/ra.h"
 #include "shared/log.h"
 #include "shared/util.h"
@@ -42,8 +42,23 @@ static int load_pem_cert(const char *path, uint8_t *der, size_t cap, size_t *len
 	return r;
 }
 
+/* Installs key/der as the receipt signer (ownership of key moves to ctl). */
+static void set_signer(struct ctl *ctl, ecc_key *key, const uint8_t *der, size_t der_len)
+{
+	pthread_mutex_lock(&ctl->signer_lock);
+	if (ctl->signer_key) {
+		wc_ecc_free(ctl->signer_key);
+		free(ctl->signer_key);
+	}
+	ctl->signer_key = key;
+	memcpy(ctl->signer_der, der, der_len);
+	ctl->signer_len = der_len;
+	pthread_mutex_unlock(&ctl->signer_lock);
+}
+
 /* A fresh server key per start, kept in memory only; its certificate comes
- * from the CA process and is written out for operators to inspect. */
+ * from the CA process and is written out for operators to inspect. The same
+ * key signs offload receipts. */
 static int make_server_identity(struct ctl *ctl, WOLFSSL_CTX *tls)
 {
 	struct ca_request q = { .kind = CA_ISSUE_SERVER };
@@ -51,17 +66,23 @@ static int make_server_identity(struct ctl *ctl, WOLFSSL_CTX *tls)
 	char pem[8192], path[PATH_MAX];
 	size_t der_len = 0, pem_len = 0, spki_len = 0;
 	time_t now = time(NULL);
-	ecc_key key;
+	ecc_key *key = calloc(1, sizeof(*key));
 	WC_RNG rng;
 	int r, klen;
 
-	if (wc_InitRng(&rng) != 0)
+	if (!key)
+		return -ENOMEM;
+	if (wc_InitRng(&rng) != 0) {
+		free(key);
 		return -EIO;
-	r = certs_ec_generate(&rng, &key);
+	}
+	r = certs_ec_generate(&rng, key);
 	wc_FreeRng(&rng);
-	if (r < 0)
+	if (r < 0) {
+		free(key);
 		return r;
-	r = certs_ec_spki(&key, q.spki, sizeof(q.spki), &spki_len);
+	}
+	r = certs_ec_spki(key, q.spki, sizeof(q.spki), &spki_len);
 	q.spki_len = (uint32_t)spki_len;
 	snprintf(q.common_name, sizeof(q.common_name), "BWC controller %.32s", ctl->system_id);
 	q.not_before = now - 60;
@@ -70,25 +91,28 @@ static int make_server_identity(struct ctl *ctl, WOLFSSL_CTX *tls)
 		r = ca_issue(&ctl->ca, &q, der, sizeof(der), &der_len);
 	if (r < 0) {
 		log_error("the CA process did not issue the server certificate (code %d)", r);
-		goto out;
+		goto fail;
 	}
-	klen = wc_EccKeyToDer(&key, keyder, sizeof(keyder));
+	klen = wc_EccKeyToDer(key, keyder, sizeof(keyder));
 	if (klen <= 0 ||
 	    wolfSSL_CTX_use_PrivateKey_buffer(tls, keyder, klen, WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_use_certificate_buffer(tls, der, (long)der_len, WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS) {
 		log_error("cannot load the server identity into TLS");
 		r = -EIO;
-		goto out;
+		goto fail;
 	}
+	util_wipe(keyder, sizeof(keyder));
 	ctl->server_not_after = (time_t)q.not_after;
+	set_signer(ctl, key, der, der_len);
 	if (config_path(&ctl->cfg, "server.pem", path, sizeof(path)) == 0 &&
 	    certs_der_to_pem(der, der_len, "CERTIFICATE", pem, sizeof(pem), &pem_len) == 0 &&
 	    util_write_file_atomic(path, pem, pem_len, 0644) < 0)
 		log_warn("cannot write %s (for inspection only)", path);
-	r = 0;
-out:
+	return 0;
+fail:
 	util_wipe(keyder, sizeof(keyder));
-	wc_ecc_free(&key);
+	wc_ecc_free(key);
+	free(key);
 	return r;
 }
 
@@ -238,6 +262,11 @@ int main(int argc, char **argv)
 	int check = 0, debug = 0, opt, r, rc = 1;
 
 	ctl.ca.fd = -1;
+	pthread_mutex_init(&ctl.signer_lock, NULL);
+	if (wc_InitRng(&ctl.signer_rng) != 0) {
+		fprintf(stderr, "bwc-controller: random number generator failed\n");
+		return 1;
+	}
 
 	while ((opt = getopt(argc, argv, "c:ndh")) != -1) {
 		switch (opt) {
@@ -283,6 +312,8 @@ int main(int argc, char **argv)
 	tls = make_tls(&ctl);
 	if (!tls || make_server_identity(&ctl, tls) < 0)
 		goto out;
+	if (offload_recover(&ctl) < 0)
+		goto out;
 	r = listener_start(&lst, loop, &ctl, tls);
 	tls = NULL;   /* the listener owns it */
 	if (r < 0) {
@@ -317,6 +348,11 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	ca_stop(&ctl.ca);
+	if (ctl.signer_key) {
+		wc_ecc_free(ctl.signer_key);
+		free(ctl.signer_key);
+	}
+	wc_FreeRng(&ctl.signer_rng);
 	wolfSSL_CTX_free(tls);
 	wolfSSL_CTX_free(lst.tls);   /* NULL after listener_stop */
 	wolfSSL_Cleanup();

@@ -29,6 +29,8 @@ struct ctl_config {
 	int max_connections;
 	int handshake_timeout_ms;
 	int idle_timeout_ms;
+	char staging_dir[PATH_MAX];
+	int staging_reserve_mb;
 };
 
 /* config.c */
@@ -70,6 +72,44 @@ int registry_foreach(registry_t *r, int (*fn)(const struct camera_rec *, void *)
 int registry_meta_get(registry_t *r, const char *key, char *out, size_t cap);
 int registry_meta_set(registry_t *r, const char *key, const char *value);
 const char *registry_errmsg(registry_t *r);
+
+/* Offload state. */
+struct clip_rec {
+	char serial[40];
+	char rid[40];
+	char cid[8];
+	char container[8];
+	int committed;
+	uint64_t offset;       /* durable bytes staged */
+	uint64_t size;
+	char sha256_hex[65];
+	int complete;
+	char receipt[8192];    /* receipt JSON once committed */
+	char path[PATH_MAX];   /* ready-queue file once committed */
+};
+
+struct progress_rec {
+	uint64_t bytes_total, bytes_done;
+	time_t started, updated;
+};
+
+int registry_recording_put(registry_t *r, const char *serial, const char *rid, const char *meta,
+			   uint64_t total_bytes, time_t now);
+/* 1 exists, 0 not, <0 error */
+int registry_recording_exists(registry_t *r, const char *serial, const char *rid);
+int registry_clip_get(registry_t *r, const char *serial, const char *rid, const char *cid,
+		      struct clip_rec *ret);
+/* A clip announced by recording metadata: declared size and container. */
+int registry_clip_declare(registry_t *r, const char *serial, const char *rid, const char *cid,
+			  const char *container, uint64_t size, int complete);
+int registry_clip_set_offset(registry_t *r, const char *serial, const char *rid, const char *cid,
+			     const char *container, uint64_t offset);
+int registry_clip_commit(registry_t *r, const struct clip_rec *c, time_t now);
+int registry_clip_foreach_partial(registry_t *r, int (*fn)(const struct clip_rec *, void *),
+				  void *ud);
+int registry_progress_plan(registry_t *r, const char *serial, uint64_t bytes, time_t now);
+int registry_progress_add(registry_t *r, const char *serial, uint64_t bytes, time_t now);
+int registry_progress_get(registry_t *r, const char *serial, struct progress_rec *ret);
 
 /* Display standing of a registry record at 'now' (bwcctl camera list). */
 enum dock_standing registry_standing(const struct camera_rec *rec, time_t now, long grace);

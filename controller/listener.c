@@ -1,7 +1,7 @@
 /* listener.c - one libuv loop serving every docked camera. wolfSSL runs on
  * memory buffers (our I/O callbacks), so the loop never blocks on a socket;
  * certificate issuance goes to the thread pool (the CA process answers). */
-#include "controller/listener.h"
+#include "controller/conn.h"
 
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
@@ -17,40 +17,7 @@
 #include "shared/log.h"
 #include "shared/util.h"
 
-#define READ_CHUNK 16384
-#define MAX_PENDING_IN (256 * 1024) /* ciphertext buffered while a request is handled */
 
-enum cert_kind { PEER_NONE, PEER_IDEVID, PEER_LDEVID };
-
-struct conn {
-	uv_tcp_t tcp;
-	struct conn *next, **pprev;   /* listener's list */
-	uv_timer_t timer;
-	struct listener *l;
-	WOLFSSL *ssl;
-	char peer[80];
-	uint8_t *in;                   /* ciphertext received, not yet taken by wolfSSL */
-	size_t in_len, in_cap;
-	uint8_t *out;                  /* ciphertext wolfSSL produced, not yet queued */
-	size_t out_len, out_cap;
-	char rbuf[READ_CHUNK];
-	int handshake_done, closing, busy, reading, handles_open, work_pending;
-	uint64_t app_bytes_in;
-	struct dock_http http;
-	enum cert_kind kind;
-	struct cert_info peer_info;
-	char reason[160];
-	/* issuance in the thread pool */
-	uv_work_t work;
-	struct ca_request ca_req;
-	int ca_status;
-	uint8_t issued[CERTS_MAX_DER];
-	size_t issued_len;
-	enum dock_standing standing_at_dock;
-	struct dock_csr_req csr_req;
-};
-
-static void conn_drive(struct conn *c);
 static void conn_close(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void ctl_audit(struct ctl *ctl, const char *event, const char *serial, const char *fmt, ...)
@@ -153,6 +120,7 @@ static void conn_free(struct conn *c)
 	if (c->next)
 		c->next->pprev = c->pprev;
 	wolfSSL_free(c->ssl);
+	offload_free(c);
 	dock_http_reset(&c->http);
 	free(c->in);
 	free(c->out);
@@ -206,7 +174,7 @@ static void arm_timer(struct conn *c)
 }
 
 /* Sends one HTTP response with a JSON body. */
-static void respond(struct conn *c, int status, const char *body)
+void conn_respond(struct conn *c, int status, const char *body)
 {
 	char head[256];
 	size_t blen = strlen(body);
@@ -220,9 +188,7 @@ static void respond(struct conn *c, int status, const char *body)
 	conn_flush(c);
 }
 
-static void respond_error(struct conn *c, enum dock_code code, enum dock_standing standing,
-			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void respond_error(struct conn *c, enum dock_code code, enum dock_standing standing,
+void conn_respond_error(struct conn *c, enum dock_code code, enum dock_standing standing,
 			  const char *fmt, ...)
 {
 	struct dock_error_resp e = { .code = code, .standing = standing };
@@ -238,14 +204,23 @@ static void respond_error(struct conn *c, enum dock_code code, enum dock_standin
 		conn_close(c, "out of memory");
 		return;
 	}
-	respond(c, dock_code_status(code), body);
+	conn_respond(c, dock_code_status(code), body);
 	free(body);
 }
 
-static void request_done(struct conn *c)
+static void http_init(struct conn *c)
+{
+	dock_http_init(&c->http, DOCK_HTTP_REQUEST, DOCK_MAX_BODY);
+	c->http.on_head = offload_on_head;
+	c->http.on_body = offload_on_body;
+	c->http.ud = c;
+	c->http.stream_max = DOCK_MAX_CHUNK;
+}
+
+void conn_request_done(struct conn *c)
 {
 	dock_http_reset(&c->http);
-	dock_http_init(&c->http, DOCK_HTTP_REQUEST, DOCK_MAX_BODY);
+	http_init(c);
 	c->busy = 0;
 	if (!c->closing) {
 		arm_timer(c);
@@ -282,10 +257,42 @@ static int identify_peer(struct conn *c)
 
 /* ---- issuance (thread pool) -------------------------------------------- */
 
-static void issue_work(uv_work_t *w)
+static void job_work(uv_work_t *w)
 {
 	struct conn *c = w->data;
 
+	c->job_work(c);
+}
+
+static void job_done(uv_work_t *w, int status)
+{
+	struct conn *c = w->data;
+
+	c->work_pending = 0;
+	if (c->closing) {
+		if (c->handles_open == 0)
+			conn_free(c);
+		return;
+	}
+	c->job_status = status;
+	c->job_done(c);
+}
+
+int conn_queue(struct conn *c, void (*work)(struct conn *), void (*done)(struct conn *))
+{
+	int r;
+
+	c->job_work = work;
+	c->job_done = done;
+	c->work.data = c;
+	r = uv_queue_work(c->tcp.loop, &c->work, job_work, job_done);
+	if (r == 0)
+		c->work_pending = 1;
+	return r;
+}
+
+static void issue_work(struct conn *c)
+{
 	c->ca_status = ca_issue(&c->l->ctl->ca, &c->ca_req, c->issued, sizeof(c->issued),
 				&c->issued_len);
 }
@@ -309,9 +316,8 @@ static void fill_cert_resp(struct ctl *ctl, struct conn *c, struct dock_cert_res
 	}
 }
 
-static void issue_done(uv_work_t *w, int status)
+static void issue_done(struct conn *c)
 {
-	struct conn *c = w->data;
 	struct ctl *ctl = c->l->ctl;
 	struct dock_cert_resp m;
 	struct camera_rec rec;
@@ -319,18 +325,12 @@ static void issue_done(uv_work_t *w, int status)
 	char *body = NULL;
 	int enrol = c->kind == PEER_IDEVID;
 
-	c->work_pending = 0;
-	if (c->closing) {
-		if (c->handles_open == 0)
-			conn_free(c);
-		return;
-	}
-	if (status < 0 || c->ca_status < 0 ||
+	if (c->job_status < 0 || c->ca_status < 0 ||
 	    certs_parse(c->issued, c->issued_len, &issued) != 0) {
-		respond_error(c, DOCK_C_INTERNAL, DOCK_S_UNKNOWN,
+		conn_respond_error(c, DOCK_C_INTERNAL, DOCK_S_UNKNOWN,
 			      "the system CA could not issue a certificate (code %d); try again",
 			      c->ca_status);
-		request_done(c);
+		conn_request_done(c);
 		return;
 	}
 	if (registry_get(ctl->reg, c->peer_info.serial, &rec) < 0) {
@@ -348,10 +348,10 @@ static void issue_done(uv_work_t *w, int status)
 	if (c->csr_req.firmware[0])
 		snprintf(rec.firmware, sizeof(rec.firmware), "%s", c->csr_req.firmware);
 	if (registry_put(ctl->reg, &rec) < 0) {
-		respond_error(c, DOCK_C_UNAVAILABLE, DOCK_S_UNKNOWN,
+		conn_respond_error(c, DOCK_C_UNAVAILABLE, DOCK_S_UNKNOWN,
 			      "registry write failed; try again");
 		log_error("registry: cannot record %s: %s", rec.serial, registry_errmsg(ctl->reg));
-		request_done(c);
+		conn_request_done(c);
 		return;
 	}
 	{
@@ -369,9 +369,9 @@ static void issue_done(uv_work_t *w, int status)
 		conn_close(c, "out of memory");
 		return;
 	}
-	respond(c, 200, body);
+	conn_respond(c, 200, body);
 	free(body);
-	request_done(c);
+	conn_request_done(c);
 }
 
 /* Checks the CSR and sends it to the CA; answers later in issue_done. */
@@ -384,21 +384,21 @@ static void start_issue(struct conn *c, enum dock_standing standing)
 
 	r = certs_parse_csr(c->csr_req.csr, c->csr_req.csr_len, &csr);
 	if (r == CERTS_E_KEY_TYPE) {
-		respond_error(c, DOCK_C_KEY, standing, "CSR key must be ECDSA P-256");
+		conn_respond_error(c, DOCK_C_KEY, standing, "CSR key must be ECDSA P-256");
 		goto done;
 	}
 	if (r != 0) {
-		respond_error(c, DOCK_C_CSR, standing, "CSR rejected: %s", certs_strerror(r));
+		conn_respond_error(c, DOCK_C_CSR, standing, "CSR rejected: %s", certs_strerror(r));
 		goto done;
 	}
 	if (strcmp(csr.serial, c->peer_info.serial) != 0) {
-		respond_error(c, DOCK_C_CSR, standing,
+		conn_respond_error(c, DOCK_C_CSR, standing,
 			      "CSR is for serial %s but the client certificate is %s", csr.serial,
 			      c->peer_info.serial);
 		goto done;
 	}
 	if (memcmp(csr.spki_sha256, c->peer_info.spki_sha256, 32) == 0) {
-		respond_error(c, DOCK_C_KEY, standing,
+		conn_respond_error(c, DOCK_C_KEY, standing,
 			      "CSR reuses the key of the presented certificate: renewal needs a new key");
 		goto done;
 	}
@@ -410,15 +410,13 @@ static void start_issue(struct conn *c, enum dock_standing standing)
 	c->ca_req.spki_len = (uint32_t)csr.spki_len;
 	memcpy(c->ca_req.spki, csr.spki, csr.spki_len);
 	c->standing_at_dock = standing;
-	c->work.data = c;
-	if (uv_queue_work(c->tcp.loop, &c->work, issue_work, issue_done) < 0) {
-		respond_error(c, DOCK_C_UNAVAILABLE, standing, "controller busy; try again");
+	if (conn_queue(c, issue_work, issue_done) < 0) {
+		conn_respond_error(c, DOCK_C_UNAVAILABLE, standing, "controller busy; try again");
 		goto done;
 	}
-	c->work_pending = 1;
 	return;
 done:
-	request_done(c);
+	conn_request_done(c);
 }
 
 /* ---- requests ---------------------------------------------------------- */
@@ -428,8 +426,8 @@ static int decode_csr_body(struct conn *c)
 	char why[160];
 
 	if (dock_decode_csr_req(c->http.body, c->http.body_len, &c->csr_req, why, sizeof(why)) < 0) {
-		respond_error(c, DOCK_C_BAD_REQUEST, DOCK_S_UNKNOWN, "bad request body: %s", why);
-		request_done(c);
+		conn_respond_error(c, DOCK_C_BAD_REQUEST, DOCK_S_UNKNOWN, "bad request body: %s", why);
+		conn_request_done(c);
 		return -1;
 	}
 	return 0;
@@ -443,10 +441,10 @@ static void handle_enrol(struct conn *c)
 	int r;
 
 	if (c->kind != PEER_IDEVID) {
-		respond_error(c, DOCK_C_IDENTITY, DOCK_S_UNKNOWN,
+		conn_respond_error(c, DOCK_C_IDENTITY, DOCK_S_UNKNOWN,
 			      "enrolment needs the factory identity (IDevID); this camera is enrolled: "
 			      "use /v1/renew");
-		request_done(c);
+		conn_request_done(c);
 		return;
 	}
 	if (decode_csr_body(c) < 0)
@@ -455,15 +453,15 @@ static void handle_enrol(struct conn *c)
 	if (r == 0 && rec.state == CAM_LOST) {
 		ctl_audit(ctl, "lost-return", serial, "lost camera tried to enrol from %s", c->peer);
 		log_warn("lost camera %s returned (enrolment attempt from %s)", serial, c->peer);
-		respond_error(c, DOCK_C_LOST, DOCK_S_LOST, "camera is reported lost");
-		request_done(c);
+		conn_respond_error(c, DOCK_C_LOST, DOCK_S_LOST, "camera is reported lost");
+		conn_request_done(c);
 		return;
 	}
 	if (r == 0 && rec.state == CAM_HELD) {
-		respond_error(c, DOCK_C_HELD, DOCK_S_HELD,
+		conn_respond_error(c, DOCK_C_HELD, DOCK_S_HELD,
 			      "camera is held: an administrator must run bwcctl camera accept %s",
 			      serial);
-		request_done(c);
+		conn_request_done(c);
 		return;
 	}
 	if (ctl->cfg.auto_enrol || (r == 0 && (rec.state == CAM_ADMITTED || rec.state == CAM_ACCEPTED))) {
@@ -484,10 +482,10 @@ static void handle_enrol(struct conn *c)
 			ctl_audit(ctl, "enrol-request", serial, "factory-new camera asks to enrol from %s",
 				  c->peer);
 	}
-	respond_error(c, DOCK_C_PENDING, DOCK_S_PENDING,
+	conn_respond_error(c, DOCK_C_PENDING, DOCK_S_PENDING,
 		      "waiting for admission: an administrator must run bwcctl camera enroll %s",
 		      serial);
-	request_done(c);
+	conn_request_done(c);
 }
 
 static void handle_renew(struct conn *c)
@@ -499,24 +497,24 @@ static void handle_renew(struct conn *c)
 	time_t now = time(NULL);
 
 	if (c->kind != PEER_LDEVID) {
-		respond_error(c, DOCK_C_IDENTITY, DOCK_S_UNKNOWN,
+		conn_respond_error(c, DOCK_C_IDENTITY, DOCK_S_UNKNOWN,
 			      "renewal needs a certificate of this system; enrol first (/v1/enrol)");
-		request_done(c);
+		conn_request_done(c);
 		return;
 	}
 	if (decode_csr_body(c) < 0)
 		return;
 	if (registry_get(ctl->reg, serial, &rec) != 0) {
-		respond_error(c, DOCK_C_IDENTITY, DOCK_S_UNKNOWN,
+		conn_respond_error(c, DOCK_C_IDENTITY, DOCK_S_UNKNOWN,
 			      "camera %s is not in this system's registry", serial);
-		request_done(c);
+		conn_request_done(c);
 		return;
 	}
 	if (rec.state == CAM_LOST) {
 		ctl_audit(ctl, "lost-return", serial, "lost camera docked from %s", c->peer);
 		log_warn("lost camera %s returned: docked from %s; refused", serial, c->peer);
-		respond_error(c, DOCK_C_LOST, DOCK_S_LOST, "camera is reported lost");
-		request_done(c);
+		conn_respond_error(c, DOCK_C_LOST, DOCK_S_LOST, "camera is reported lost");
+		conn_request_done(c);
 		return;
 	}
 	st = policy_time_standing(now, c->peer_info.not_after, (long)ctl->cfg.grace_days * DAY_SECONDS);
@@ -534,10 +532,10 @@ static void handle_renew(struct conn *c)
 				ctl_audit(ctl, "held", serial, "certificate expired beyond the %d-day grace",
 					  ctl->cfg.grace_days);
 		}
-		respond_error(c, DOCK_C_HELD, DOCK_S_HELD,
+		conn_respond_error(c, DOCK_C_HELD, DOCK_S_HELD,
 			      "certificate expired more than %d days ago: an administrator must run "
 			      "bwcctl camera accept %s", ctl->cfg.grace_days, serial);
-		request_done(c);
+		conn_request_done(c);
 		return;
 	}
 	if (st == DOCK_S_GRACE)
@@ -549,22 +547,27 @@ static void handle_request(struct conn *c)
 {
 	const char *path = c->http.path;
 	int post = c->http.method == HTTP_POST;
+	struct dock_route route;
+
+	if (c->http.version == DOCK_VERSION && dock_parse_route(path, &route) == 0 &&
+	    offload_request(c, &route))
+		return;
 
 	if (c->http.version != 0 && c->http.version != DOCK_VERSION) {
-		respond_error(c, DOCK_C_BAD_REQUEST, DOCK_S_UNKNOWN,
+		conn_respond_error(c, DOCK_C_BAD_REQUEST, DOCK_S_UNKNOWN,
 			      "dock protocol version %ld not supported (this controller speaks %d)",
 			      c->http.version, DOCK_VERSION);
-		request_done(c);
+		conn_request_done(c);
 	} else if (strcmp(path, "/v1/enrol") == 0 && post) {
 		handle_enrol(c);
 	} else if (strcmp(path, "/v1/renew") == 0 && post) {
 		handle_renew(c);
 	} else if (strcmp(path, "/v1/enrol") == 0 || strcmp(path, "/v1/renew") == 0) {
-		respond_error(c, DOCK_C_METHOD, DOCK_S_UNKNOWN, "use POST for %s", path);
-		request_done(c);
+		conn_respond_error(c, DOCK_C_METHOD, DOCK_S_UNKNOWN, "use POST for %s", path);
+		conn_request_done(c);
 	} else {
-		respond_error(c, DOCK_C_NOT_FOUND, DOCK_S_UNKNOWN, "no such resource");
-		request_done(c);
+		conn_respond_error(c, DOCK_C_NOT_FOUND, DOCK_S_UNKNOWN, "no such resource");
+		conn_request_done(c);
 	}
 }
 
@@ -592,7 +595,7 @@ static void feed_app(struct conn *c, const char *buf, size_t n)
 	int r = dock_http_feed(&c->http, buf, n, &used);
 
 	if (r < 0) {
-		respond_error(c, c->http.error, DOCK_S_UNKNOWN, "%s", c->http.why);
+		conn_respond_error(c, c->http.error, DOCK_S_UNKNOWN, "%s", c->http.why);
 		conn_close(c, "malformed request: %s", c->http.why);
 		return;
 	}
@@ -607,7 +610,10 @@ static void feed_app(struct conn *c, const char *buf, size_t n)
 	}
 }
 
-static void conn_drive(struct conn *c)
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+void conn_drive(struct conn *c)
 {
 	char buf[READ_CHUNK];
 
@@ -624,7 +630,7 @@ static void conn_drive(struct conn *c)
 		conn_flush(c);
 		after_handshake(c);
 	}
-	while (!c->closing && !c->busy) {
+	while (!c->closing && !c->busy && !c->work_pending) {
 		int n = wolfSSL_read(c->ssl, buf, sizeof(buf));
 		if (n <= 0) {
 			int err = wolfSSL_get_error(c->ssl, n);
@@ -638,8 +644,15 @@ static void conn_drive(struct conn *c)
 		}
 		c->app_bytes_in += (uint64_t)n;
 		feed_app(c, buf, (size_t)n);
+		if (!c->closing && !c->busy && offload_flush(c))
+			break;
 	}
 	conn_flush(c);
+	/* Backpressure: reading resumes once buffered ciphertext drains. */
+	if (c->reading_paused && !c->closing && c->in_len < MAX_PENDING_IN / 2) {
+		c->reading_paused = 0;
+		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+	}
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -659,17 +672,16 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_close(c, "%s", nread == UV_EOF ? "peer closed" : uv_strerror((int)nread));
 		return;
 	}
-	if (c->in_len + (size_t)nread > MAX_PENDING_IN) {
-		conn_close(c, "peer sent more than %d bytes while a request was in progress",
-			   MAX_PENDING_IN);
-		return;
-	}
 	if (grow(&c->in, &c->in_cap, c->in_len + (size_t)nread) < 0) {
 		conn_close(c, "out of memory");
 		return;
 	}
 	memcpy(c->in + c->in_len, buf->base, (size_t)nread);
 	c->in_len += (size_t)nread;
+	if (c->in_len >= MAX_PENDING_IN && !c->reading_paused) {
+		c->reading_paused = 1;
+		uv_read_stop(s);
+	}
 	conn_drive(c);
 }
 
@@ -714,7 +726,8 @@ static void on_connection(uv_stream_t *server, int status)
 	uv_timer_init(server->loop, &c->timer);
 	c->tcp.data = c->timer.data = c;
 	c->handles_open = 2;
-	dock_http_init(&c->http, DOCK_HTTP_REQUEST, DOCK_MAX_BODY);
+	offload_init(c);
+	http_init(c);
 	if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
 		conn_close(c, "accept failed");
 		return;

@@ -3,6 +3,7 @@
 #include "controller/controller.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,20 @@ static const char schema[] =
 	" model TEXT NOT NULL DEFAULT '', firmware TEXT NOT NULL DEFAULT '',"
 	" not_after INTEGER NOT NULL DEFAULT 0, cert_serial TEXT NOT NULL DEFAULT '',"
 	" last_dock INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);";
+	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS recordings ("
+	" serial TEXT NOT NULL, rid TEXT NOT NULL, meta TEXT NOT NULL,"
+	" total_bytes INTEGER NOT NULL, received INTEGER NOT NULL,"
+	" PRIMARY KEY (serial, rid));"
+	"CREATE TABLE IF NOT EXISTS clips ("
+	" serial TEXT NOT NULL, rid TEXT NOT NULL, cid TEXT NOT NULL, container TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('partial','committed')),"
+	" offset INTEGER NOT NULL, size INTEGER NOT NULL DEFAULT 0, sha256 TEXT NOT NULL DEFAULT '',"
+	" complete INTEGER NOT NULL DEFAULT 1, receipt TEXT, path TEXT, committed_at INTEGER,"
+	" PRIMARY KEY (serial, rid, cid));"
+	"CREATE TABLE IF NOT EXISTS progress ("
+	" serial TEXT PRIMARY KEY NOT NULL, bytes_total INTEGER NOT NULL, bytes_done INTEGER NOT NULL,"
+	" started INTEGER NOT NULL, updated INTEGER NOT NULL);";
 
 int registry_open(const char *path, registry_t **ret)
 {
@@ -226,4 +240,190 @@ enum dock_standing registry_standing(const struct camera_rec *rec, time_t now, l
 		break;
 	}
 	return policy_time_standing(now, rec->not_after, grace);
+}
+
+/* ---- offload: recordings, clips, progress ---- */
+
+static int exec_bind(registry_t *r, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = NULL;
+	va_list ap;
+	int rc, i = 1;
+
+	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	va_start(ap, fmt);
+	for (const char *f = fmt; *f; f++, i++) {
+		if (*f == 's')
+			sqlite3_bind_text(st, i, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+	}
+	va_end(ap);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int registry_recording_put(registry_t *r, const char *serial, const char *rid, const char *meta,
+			   uint64_t total_bytes, time_t now)
+{
+	if (!r || !serial || !rid || !meta)
+		return -EINVAL;
+	return exec_bind(r, "INSERT INTO recordings (serial, rid, meta, total_bytes, received) "
+			 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (serial, rid) DO UPDATE SET "
+			 "meta = excluded.meta, total_bytes = excluded.total_bytes",
+			 "sssii", serial, rid, meta, (int64_t)total_bytes, (int64_t)now);
+}
+
+int registry_recording_exists(registry_t *r, const char *serial, const char *rid)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!r || !serial || !rid)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(r->db, "SELECT 1 FROM recordings WHERE serial = ? AND rid = ?", -1,
+			       &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+#define CLIP_COLS "serial, rid, cid, container, state, offset, size, sha256, complete, " \
+		  "receipt, path"
+
+static void row_to_clip(sqlite3_stmt *st, struct clip_rec *c)
+{
+	memset(c, 0, sizeof(*c));
+	copy_text(st, 0, c->serial, sizeof(c->serial));
+	copy_text(st, 1, c->rid, sizeof(c->rid));
+	copy_text(st, 2, c->cid, sizeof(c->cid));
+	copy_text(st, 3, c->container, sizeof(c->container));
+	c->committed = !strcmp((const char *)sqlite3_column_text(st, 4), "committed");
+	c->offset = (uint64_t)sqlite3_column_int64(st, 5);
+	c->size = (uint64_t)sqlite3_column_int64(st, 6);
+	copy_text(st, 7, c->sha256_hex, sizeof(c->sha256_hex));
+	c->complete = sqlite3_column_int(st, 8);
+	copy_text(st, 9, c->receipt, sizeof(c->receipt));
+	copy_text(st, 10, c->path, sizeof(c->path));
+}
+
+int registry_clip_get(registry_t *r, const char *serial, const char *rid, const char *cid,
+		      struct clip_rec *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!r || !serial || !rid || !cid || !ret)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(r->db, "SELECT " CLIP_COLS " FROM clips WHERE serial = ? AND "
+			       "rid = ? AND cid = ?", -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, cid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		row_to_clip(st, ret);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int registry_clip_set_offset(registry_t *r, const char *serial, const char *rid, const char *cid,
+			     const char *container, uint64_t offset)
+{
+	if (!r || !serial || !rid || !cid || !container)
+		return -EINVAL;
+	return exec_bind(r, "INSERT INTO clips (serial, rid, cid, container, state, offset) "
+			 "VALUES (?, ?, ?, ?, 'partial', ?) ON CONFLICT (serial, rid, cid) DO UPDATE "
+			 "SET offset = excluded.offset WHERE state = 'partial'",
+			 "ssssi", serial, rid, cid, container, (int64_t)offset);
+}
+
+int registry_clip_commit(registry_t *r, const struct clip_rec *c, time_t now)
+{
+	if (!r || !c)
+		return -EINVAL;
+	return exec_bind(r, "UPDATE clips SET state = 'committed', offset = ?, size = ?, "
+			 "sha256 = ?, complete = ?, receipt = ?, path = ?, committed_at = ? "
+			 "WHERE serial = ? AND rid = ? AND cid = ? AND state = 'partial'",
+			 "iisississs", (int64_t)c->size, (int64_t)c->size, c->sha256_hex,
+			 (int64_t)c->complete, c->receipt, c->path, (int64_t)now, c->serial, c->rid,
+			 c->cid);
+}
+
+int registry_clip_foreach_partial(registry_t *r, int (*fn)(const struct clip_rec *, void *),
+				  void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	struct clip_rec *c = malloc(sizeof(*c));
+	int rc, out = 0;
+
+	if (!r || !fn || !c) {
+		free(c);
+		return !c ? -ENOMEM : -EINVAL;
+	}
+	if (sqlite3_prepare_v2(r->db, "SELECT " CLIP_COLS " FROM clips WHERE state = 'partial'",
+			       -1, &st, NULL) != SQLITE_OK) {
+		free(c);
+		return -EIO;
+	}
+	while (out == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row_to_clip(st, c);
+		out = fn(c, ud);
+	}
+	sqlite3_finalize(st);
+	free(c);
+	return out;
+}
+
+int registry_progress_plan(registry_t *r, const char *serial, uint64_t bytes, time_t now)
+{
+	return exec_bind(r, "INSERT OR REPLACE INTO progress (serial, bytes_total, bytes_done, "
+			 "started, updated) VALUES (?, ?, 0, ?, ?)", "siii", serial,
+			 (int64_t)bytes, (int64_t)now, (int64_t)now);
+}
+
+int registry_progress_add(registry_t *r, const char *serial, uint64_t bytes, time_t now)
+{
+	return exec_bind(r, "UPDATE progress SET bytes_done = bytes_done + ?, updated = ? "
+			 "WHERE serial = ?", "iis", (int64_t)bytes, (int64_t)now, serial);
+}
+
+int registry_progress_get(registry_t *r, const char *serial, struct progress_rec *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!r || !serial || !ret)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(r->db, "SELECT bytes_total, bytes_done, started, updated FROM "
+			       "progress WHERE serial = ?", -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ret->bytes_total = (uint64_t)sqlite3_column_int64(st, 0);
+		ret->bytes_done = (uint64_t)sqlite3_column_int64(st, 1);
+		ret->started = sqlite3_column_int64(st, 2);
+		ret->updated = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int registry_clip_declare(registry_t *r, const char *serial, const char *rid, const char *cid,
+			  const char *container, uint64_t size, int complete)
+{
+	if (!r || !serial || !rid || !cid || !container)
+		return -EINVAL;
+	return exec_bind(r, "INSERT INTO clips (serial, rid, cid, container, state, offset, size, "
+			 "complete) VALUES (?, ?, ?, ?, 'partial', 0, ?, ?) ON CONFLICT (serial, rid, "
+			 "cid) DO UPDATE SET size = excluded.size, container = excluded.container, "
+			 "complete = excluded.complete WHERE state = 'partial'",
+			 "ssssii", serial, rid, cid, container, (int64_t)size, (int64_t)complete);
 }

@@ -173,6 +173,8 @@ struct dock_receipt {
 	uint8_t sig[DOCK_MAX_SIG];     /* ECDSA over SHA-256 of dock_receipt_tbs() */
 	size_t sig_len;
 };
+/* 32 bytes as 64 lower-case hex digits (+ NUL). */
+void dock_hex32_text(const uint8_t in[32], char out[65]);
 /* The exact bytes that are signed (PROTOCOL.md §9.6). Returns length or -ENOSPC. */
 int dock_receipt_tbs(const struct dock_receipt *r, char *out, size_t cap);
 /* Receipt as a JSON object; *ret malloc'd. */
