@@ -1116,7 +1116,7 @@ int store_list(store_t *s, char (**ret)[STORE_ID_LEN + 1], size_t *ret_n)
 			}
 			v = g;
 		}
-		snprintf(v[n].id, sizeof(v[n].id), "%s", de->d_name);
+		memcpy(v[n].id, de->d_name, sizeof(v[n].id));   /* id_ok: 36 characters + NUL */
 		/* A damaged recording is listed last: store_load reports it. */
 		v[n].start = rr == 0 ? r.start : (time_t)INT64_MAX;
 		if (rr == 0)
