@@ -682,3 +682,33 @@ def wait_camera(rig, index, renewals_above=None, standing=None, timeout=60.0, po
 def main_error(msg, code=2):
     print("bwc-rig: error: %s" % msg, file=sys.stderr, flush=True)
     return code
+
+
+# ---- recorder (bwc-record) ------------------------------------------------
+def record_argv(rig, index, seconds, nbytes=None, container=None, marker=None,
+                clip_seconds=None):
+    """bwc-record of camera index with the camera's own bwc.conf."""
+    argv = [str(rig.binary("bwc/bwc-record")), "-c", str(rig.cam_dir(index) / "bwc.conf"),
+            "--seconds", str(seconds)]
+    for flag, value in (("--bytes", nbytes), ("--container", container), ("--marker", marker),
+                        ("--clip-seconds", clip_seconds)):
+        if value is not None:
+            argv += [flag, str(value)]
+    return argv
+
+
+def record_background(rig, index, argv):
+    """Starts bwc-record in camera index's namespace under the rig clock; its
+    output goes to camN/record.log and its pid to run/camN-record.pid."""
+    host = rig.host("cam%d" % index)
+    if host.netns not in netns_list():
+        raise RigError("namespace %s does not exist; is the rig up?" % host.netns)
+    rig.run_dir.mkdir(parents=True, exist_ok=True)
+    log = rig.cam_dir(index) / "record.log"
+    with open(log, "ab") as logf:
+        proc = subprocess.Popen(["ip", "netns", "exec", host.netns] + argv, env=rig.env(),
+                                stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    pid_file = rig.run_dir / ("cam%d-record.pid" % index)
+    pid_file.write_text("%d\n" % proc.pid)
+    return proc.pid, log, pid_file
