@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +37,9 @@ struct bwc {
 	struct bwc_config cfg;
 	struct bwc_identity id;
 	struct doclink link;
+	store_t *store;
+	struct offload_stats off;
+	const char *offload_result;
 	struct bwc_status st;
 };
 
@@ -50,6 +54,8 @@ static const struct conf_key bwc_keys[] = {
 	{ "dock", "connect_timeout_ms", CONF_INT, F(connect_timeout_ms), 0, 100, 60000 },
 	{ "dock", "io_timeout_ms", CONF_INT, F(io_timeout_ms), 0, 100, 600000 },
 	{ "dock", "discovery_timeout_ms", CONF_INT, F(discovery_timeout_ms), 0, 100, 600000 },
+	{ "camera", "data_dir", CONF_STR, F(data_dir), PATH_MAX, 0, 0 },
+	{ "dock", "chunk_kib", CONF_INT, F(chunk_kib), 0, 4, DOCK_MAX_CHUNK / 1024 },
 };
 #undef F
 
@@ -62,7 +68,16 @@ int bwc_config_load(const char *path, struct bwc_config *ret, char *why, size_t 
 	ret->connect_timeout_ms = 3000;
 	ret->io_timeout_ms = 15000;
 	ret->discovery_timeout_ms = 10000;
-	return conf_load(path, bwc_keys, ARRAY_SIZE(bwc_keys), ret, why, whylen);
+	ret->chunk_kib = 4096;
+	if (conf_load(path, bwc_keys, ARRAY_SIZE(bwc_keys), ret, why, whylen) < 0)
+		return -EINVAL;
+	if (!ret->data_dir[0] &&
+	    snprintf(ret->data_dir, sizeof(ret->data_dir), "%s/data", ret->state_dir) >=
+		    (int)sizeof(ret->data_dir)) {
+		snprintf(why, whylen, "%s: state_dir too long for the default data_dir", path);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 void bwc_config_print(const struct bwc_config *c, FILE *out)
@@ -91,6 +106,13 @@ static void write_status(struct bwc *b)
 		      (json_int_t)b->st.renewals, "last_result", b->st.last_result, "last_renewal",
 		      b->st.last_renewal ? lr : NULL, "system_id",
 		      b->id.sys.system_id);
+	if (o)
+		json_object_set_new(o, "offload", json_pack(
+			"{sIsIsIsIssss}", "clips_pending", (json_int_t)b->off.clips_pending,
+			"bytes_pending", (json_int_t)b->off.bytes_pending, "clips_receipted",
+			(json_int_t)b->off.clips_receipted, "bytes_sent", (json_int_t)b->off.bytes_sent,
+			"result", b->offload_result ? b->offload_result : "none", "last_error",
+			b->off.last_error));
 	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (s && snprintf(path, sizeof(path), "%s/status.json", b->cfg.state_dir) < (int)sizeof(path) &&
@@ -223,8 +245,48 @@ static enum attempt try_controller(struct bwc *b, const struct in6_addr *addr)
 	return out;
 }
 
-/* One docking: find a controller of our system and renew. Returns when done,
- * undocked or stopping. */
+static enum offload_result offload_session(struct bwc *b, const struct in6_addr *addr)
+{
+	static const char *const names[] = { "done", "retry", "undocked", "no-space", "refused" };
+	enum offload_result r;
+	struct uplink u;
+	char why[256];
+
+	/* A new session: it authenticates with the certificate just renewed. */
+	if (uplink_connect(&u, &b->id, addr, why, sizeof(why)) != UPLINK_OK) {
+		log_warn("offload: %s", why);
+		uplink_close(&u);
+		return doclink_docked(&b->link) == 1 ? OFFLOAD_RETRY : OFFLOAD_UNDOCKED;
+	}
+	r = offload_all(&b->id, b->store, &b->link, &u, (uint64_t)b->cfg.chunk_kib * 1024, &b->off);
+	uplink_close(&u);
+	b->offload_result = names[r];
+	if (r == OFFLOAD_DONE)
+		log_info("offload finished: %" PRIu64 " clip(s) receipted this dock",
+			 b->off.clips_receipted);
+	write_status(b);
+	return r;
+}
+
+/* After renewal: offload until everything is receipted, the camera is
+ * undocked, or the controller refuses. */
+static void offload_loop(struct bwc *b, const struct in6_addr *addr)
+{
+	int backoff_ms = 1000;
+
+	memset(&b->off, 0, sizeof(b->off));
+	for (;;) {
+		enum offload_result r = offload_session(b, addr);
+		if (r == OFFLOAD_DONE || r == OFFLOAD_UNDOCKED || r == OFFLOAD_REFUSED || stopping)
+			return;
+		if (doclink_wait(&b->link, 0, backoff_ms) == 0)
+			return;
+		backoff_ms = backoff_ms * 2 > 10000 ? 10000 : backoff_ms * 2;
+	}
+}
+
+/* One docking: find a controller of our system, renew, offload. Returns when
+ * done, undocked or stopping. */
 static void dock_session(struct bwc *b)
 {
 	int backoff_ms = 2000;
@@ -244,9 +306,12 @@ static void dock_session(struct bwc *b)
 			log_warn("no controller advertised on %s after %d ms", b->cfg.interface, waited);
 			b->st.last_result = "no-controller";
 		}
-		for (int i = 0; i < n && res == ATTEMPT_NEXT_CANDIDATE && !stopping; i++)
+		int i;
+		for (i = 0; i < n && res == ATTEMPT_NEXT_CANDIDATE && !stopping; i++)
 			res = try_controller(b, &cand[i]);
 		write_status(b);
+		if (res == ATTEMPT_DONE && !stopping)
+			offload_loop(b, &cand[i - 1]);
 		if (res == ATTEMPT_DONE || res == ATTEMPT_STOP || stopping)
 			return;
 		/* Wait before retrying, unless undocked meanwhile. */
@@ -323,6 +388,11 @@ int main(int argc, char **argv)
 		log_error("cannot watch dock interface %s: %s", b.cfg.interface, strerror(-r));
 		return 1;
 	}
+	if ((r = util_mkdir_p(b.cfg.data_dir, 0700)) < 0 ||
+	    (r = store_open(b.cfg.data_dir, &b.store)) < 0) {
+		log_error("cannot open the recording store %s: %s", b.cfg.data_dir, strerror(-r));
+		return 1;
+	}
 	read_old_status(&b);
 	b.st.last_result = "started";
 	log_info("camera %s (%s, firmware %s) %s; dock interface %s", b.id.serial, b.cfg.model,
@@ -347,6 +417,7 @@ int main(int argc, char **argv)
 	}
 	log_info("stopping");
 	doclink_close(&b.link);
+	store_close(b.store);
 	identity_free(&b.id);
 	wolfSSL_Cleanup();
 	return 0;

@@ -17,6 +17,9 @@
 #include "certs/certs.h"
 #include "dock-protocol/dock.h"
 #include "hw/keystore.h"
+#include "bwc/store.h"
+
+struct doclink;
 
 struct bwc_config {
 	char state_dir[PATH_MAX];
@@ -28,6 +31,8 @@ struct bwc_config {
 	int connect_timeout_ms;
 	int io_timeout_ms;
 	int discovery_timeout_ms;
+	char data_dir[PATH_MAX];      /* recording store (the camera's data volume) */
+	int chunk_kib;                /* offload chunk size */
 };
 
 int bwc_config_load(const char *path, struct bwc_config *ret, char *why, size_t whylen);
@@ -83,7 +88,11 @@ enum uplink_result {
 	UPLINK_TLS_FAILED = -2,      /* handshake failed or controller not pinned */
 	UPLINK_IO_FAILED = -3,
 	UPLINK_PROTOCOL = -4,        /* answer malformed */
+	UPLINK_STOPPED = -5,         /* keep_going said stop (undocked) */
+	UPLINK_LOCAL_FAILED = -6,    /* reading our own clip failed */
 };
+
+#define UPLINK_BLOCK (256 * 1024)
 
 struct uplink {
 	WOLFSSL_CTX *ctx;
@@ -99,6 +108,33 @@ int uplink_connect(struct uplink *u, struct bwc_identity *id, const struct in6_a
 /* POST path with a JSON body; *ret_status and the parsed answer in *ret_http. */
 int uplink_post(struct uplink *u, const char *path, const char *body, int *ret_status,
 		struct dock_http *ret_http, char *why, size_t whylen);
+/* Any request with an optional JSON body (NULL for none). */
+int uplink_request(struct uplink *u, const char *method, const char *path, const char *body,
+		   int *ret_status, struct dock_http *h, char *why, size_t whylen);
+/* PUT of len bytes of fd from offset as application/octet-stream; keep_going
+ * is asked between blocks (NULL: always). */
+int uplink_put_file(struct uplink *u, const char *path, int fd, uint64_t offset, uint64_t len,
+		    int (*keep_going)(void *), void *ud, int *ret_status, struct dock_http *h,
+		    char *why, size_t whylen);
 void uplink_close(struct uplink *u);
+
+/* offload.c */
+enum offload_result {
+	OFFLOAD_DONE = 0,     /* everything listed is receipted */
+	OFFLOAD_RETRY,        /* transient: try again while docked */
+	OFFLOAD_UNDOCKED,     /* link went down: stop cleanly */
+	OFFLOAD_NO_SPACE,     /* controller's staging reserve reached: keep data, retry later */
+	OFFLOAD_REFUSED,      /* held, lost or not in the registry: keep data */
+};
+
+struct offload_stats {
+	uint64_t clips_pending, bytes_pending;
+	uint64_t clips_receipted;     /* this dock */
+	uint64_t bytes_sent;          /* this dock, including resent bytes */
+	char last_error[32];
+};
+
+enum offload_result offload_all(struct bwc_identity *id, store_t *store, struct doclink *link,
+				struct uplink *u, uint64_t chunk, struct offload_stats *stats);
 
 #endif

@@ -159,17 +159,13 @@ static int write_all(WOLFSSL *ssl, const char *buf, size_t len)
 	return 0;
 }
 
-int uplink_post(struct uplink *u, const char *path, const char *body, int *ret_status,
-		struct dock_http *h, char *why, size_t whylen)
+static int read_answer(struct uplink *u, const char *path, int *ret_status, struct dock_http *h,
+		       char *why, size_t whylen)
 {
-	char head[512], buf[8192];
-	size_t blen = strlen(body);
-	int hl = dock_http_request_head(head, sizeof(head), "POST", path, blen), r;
+	char buf[8192];
+	int r;
 
-	if (hl < 0 || write_all(u->ssl, head, (size_t)hl) < 0 || write_all(u->ssl, body, blen) < 0) {
-		snprintf(why, whylen, "cannot send %s to %s", path, u->peer);
-		return UPLINK_IO_FAILED;
-	}
+	dock_http_reset(h);
 	dock_http_init(h, DOCK_HTTP_RESPONSE, DOCK_MAX_BODY);
 	for (;;) {
 		size_t used;
@@ -188,6 +184,62 @@ int uplink_post(struct uplink *u, const char *path, const char *body, int *ret_s
 	}
 	*ret_status = h->status;
 	return UPLINK_OK;
+}
+
+int uplink_request(struct uplink *u, const char *method, const char *path, const char *body,
+		   int *ret_status, struct dock_http *h, char *why, size_t whylen)
+{
+	char head[512];
+	size_t blen = body ? strlen(body) : 0;
+	int hl = dock_http_request_head(head, sizeof(head), method, path, blen);
+
+	if (hl < 0 || write_all(u->ssl, head, (size_t)hl) < 0 ||
+	    (blen && write_all(u->ssl, body, blen) < 0)) {
+		snprintf(why, whylen, "cannot send %s %s to %s", method, path, u->peer);
+		return UPLINK_IO_FAILED;
+	}
+	return read_answer(u, path, ret_status, h, why, whylen);
+}
+
+int uplink_post(struct uplink *u, const char *path, const char *body, int *ret_status,
+		struct dock_http *h, char *why, size_t whylen)
+{
+	return uplink_request(u, "POST", path, body, ret_status, h, why, whylen);
+}
+
+int uplink_put_file(struct uplink *u, const char *path, int fd, uint64_t offset, uint64_t len,
+		    int (*keep_going)(void *), void *ud, int *ret_status, struct dock_http *h,
+		    char *why, size_t whylen)
+{
+	char head[512];
+	uint8_t *buf = malloc(UPLINK_BLOCK);
+	uint64_t done = 0;
+	int hl = dock_http_request_head_ct(head, sizeof(head), "PUT", path,
+					   "application/octet-stream", (size_t)len), r;
+
+	if (!buf)
+		return UPLINK_IO_FAILED;
+	r = hl < 0 || write_all(u->ssl, head, (size_t)hl) < 0 ? UPLINK_IO_FAILED : UPLINK_OK;
+	while (r == UPLINK_OK && done < len) {
+		size_t want = len - done > UPLINK_BLOCK ? UPLINK_BLOCK : (size_t)(len - done);
+		ssize_t n = pread(fd, buf, want, (off_t)(offset + done));
+		if (n <= 0) {
+			snprintf(why, whylen, "cannot read the clip at %llu: %s",
+				 (unsigned long long)(offset + done), n < 0 ? strerror(errno) : "short file");
+			r = UPLINK_LOCAL_FAILED;
+		} else if (keep_going && !keep_going(ud)) {
+			snprintf(why, whylen, "transfer to %s stopped (undocked)", u->peer);
+			r = UPLINK_STOPPED;
+		} else if (write_all(u->ssl, (const char *)buf, (size_t)n) < 0) {
+			snprintf(why, whylen, "connection to %s lost while sending %s", u->peer, path);
+			r = UPLINK_IO_FAILED;
+		}
+		done += n > 0 ? (uint64_t)n : 0;
+	}
+	free(buf);
+	if (r != UPLINK_OK)
+		return r;
+	return read_answer(u, path, ret_status, h, why, whylen);
 }
 
 void uplink_close(struct uplink *u)

@@ -245,6 +245,8 @@ void dock_http_reset(struct dock_http *h);
 /* Message heads. Return the head length or -ENOSPC. */
 int dock_http_request_head(char *out, size_t cap, const char *method, const char *path,
 			   size_t body_len);
+int dock_http_request_head_ct(char *out, size_t cap, const char *method, const char *path,
+			      const char *content_type, size_t body_len);
 int dock_http_response_head(char *out, size_t cap, int status, size_t body_len);
 
 #endif

@@ -233,15 +233,21 @@ int dock_http_feed(struct dock_http *h, const char *data, size_t len, size_t *co
 	return DOCK_HTTP_MORE;
 }
 
-int dock_http_request_head(char *out, size_t cap, const char *method, const char *path,
-			   size_t body_len)
+int dock_http_request_head_ct(char *out, size_t cap, const char *method, const char *path,
+			      const char *content_type, size_t body_len)
 {
 	int n = snprintf(out, cap,
 			 "%s %s HTTP/1.1\r\nHost: controller\r\nDock-Protocol: %d\r\n"
-			 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-			 method, path, DOCK_VERSION, body_len);
+			 "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+			 method, path, DOCK_VERSION, content_type, body_len);
 
 	return n < 0 || (size_t)n >= cap ? -ENOSPC : n;
+}
+
+int dock_http_request_head(char *out, size_t cap, const char *method, const char *path,
+			   size_t body_len)
+{
+	return dock_http_request_head_ct(out, cap, method, path, "application/json", body_len);
 }
 
 int dock_http_response_head(char *out, size_t cap, int status, size_t body_len)
