@@ -43,48 +43,6 @@ struct bwc {
 	struct bwc_status st;
 };
 
-#define F(field) offsetof(struct bwc_config, field)
-static const struct conf_key bwc_keys[] = {
-	{ "camera", "state_dir", CONF_STR, F(state_dir), PATH_MAX, 1, 0 },
-	{ "camera", "keystore", CONF_STR, F(keystore), PATH_MAX, 1, 0 },
-	{ "camera", "model", CONF_STR, F(model), DOCK_TEXT_MAX, 0, 0 },
-	{ "camera", "firmware", CONF_STR, F(firmware), DOCK_TEXT_MAX, 0, 0 },
-	{ "dock", "interface", CONF_STR, F(interface), IF_NAMESIZE, 1, 0 },
-	{ "dock", "port", CONF_INT, F(port), 0, 1, 65535 },
-	{ "dock", "connect_timeout_ms", CONF_INT, F(connect_timeout_ms), 0, 100, 60000 },
-	{ "dock", "io_timeout_ms", CONF_INT, F(io_timeout_ms), 0, 100, 600000 },
-	{ "dock", "discovery_timeout_ms", CONF_INT, F(discovery_timeout_ms), 0, 100, 600000 },
-	{ "camera", "data_dir", CONF_STR, F(data_dir), PATH_MAX, 0, 0 },
-	{ "dock", "chunk_kib", CONF_INT, F(chunk_kib), 0, 4, DOCK_MAX_CHUNK / 1024 },
-};
-#undef F
-
-int bwc_config_load(const char *path, struct bwc_config *ret, char *why, size_t whylen)
-{
-	memset(ret, 0, sizeof(*ret));
-	snprintf(ret->model, sizeof(ret->model), "BWC-1000");
-	snprintf(ret->firmware, sizeof(ret->firmware), "0.1.0");
-	ret->port = DOCK_PORT;
-	ret->connect_timeout_ms = 3000;
-	ret->io_timeout_ms = 15000;
-	ret->discovery_timeout_ms = 10000;
-	ret->chunk_kib = 4096;
-	if (conf_load(path, bwc_keys, ARRAY_SIZE(bwc_keys), ret, why, whylen) < 0)
-		return -EINVAL;
-	if (!ret->data_dir[0] &&
-	    snprintf(ret->data_dir, sizeof(ret->data_dir), "%s/data", ret->state_dir) >=
-		    (int)sizeof(ret->data_dir)) {
-		snprintf(why, whylen, "%s: state_dir too long for the default data_dir", path);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-void bwc_config_print(const struct bwc_config *c, FILE *out)
-{
-	conf_print(bwc_keys, ARRAY_SIZE(bwc_keys), c, out);
-}
-
 static void write_status(struct bwc *b)
 {
 	char path[PATH_MAX], na[32], lr[32], cs[65];
@@ -296,7 +254,12 @@ static void dock_session(struct bwc *b)
 		enum attempt res = ATTEMPT_NEXT_CANDIDATE;
 		int n, waited = 0;
 
-		while ((n = discover_routers(b->cfg.interface, cand, MAX_CANDIDATES)) <= 0 &&
+		if (b->cfg.controller[0]) {
+			cand[0] = b->cfg.controller_addr;   /* fixed address: no discovery */
+			n = 1;
+		}
+		while (!b->cfg.controller[0] &&
+		       (n = discover_routers(b->cfg.interface, cand, MAX_CANDIDATES)) <= 0 &&
 		       waited < b->cfg.discovery_timeout_ms && !stopping) {
 			if (doclink_wait(&b->link, 0, 200) == 0)
 				return;   /* undocked */

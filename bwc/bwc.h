@@ -33,6 +33,8 @@ struct bwc_config {
 	int discovery_timeout_ms;
 	char data_dir[PATH_MAX];      /* recording store (the camera's data volume) */
 	int chunk_kib;                /* offload chunk size */
+	char controller[64];          /* optional fixed controller address (no discovery) */
+	struct in6_addr controller_addr;
 };
 
 int bwc_config_load(const char *path, struct bwc_config *ret, char *why, size_t whylen);

@@ -8,6 +8,7 @@
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 
+#include "bwc/bwc.h"
 #include "bwc/store.h"
 #include "certs/certs.h"
 #include "shared/conf.h"
@@ -31,28 +32,6 @@
 #define BIT_RATE 8000000
 #define MAX_SECONDS (7 * 24 * 3600)
 #define MAX_BYTES (64ull << 30)
-
-/* Every key of bwc.conf (conf_load refuses unknown keys), plus data_dir. */
-struct rec_config {
-	char state_dir[PATH_MAX], keystore[PATH_MAX], data_dir[PATH_MAX];
-	char model[STORE_TEXT_MAX], firmware[STORE_TEXT_MAX];
-	char interface[IF_NAMESIZE];
-	int port, connect_timeout_ms, io_timeout_ms, discovery_timeout_ms;
-};
-
-#define F(field) offsetof(struct rec_config, field)
-static const struct conf_key rec_keys[] = {
-	{ "camera", "state_dir", CONF_STR, F(state_dir), PATH_MAX, 1, 0 },
-	{ "camera", "keystore", CONF_STR, F(keystore), PATH_MAX, 1, 0 },
-	{ "camera", "model", CONF_STR, F(model), STORE_TEXT_MAX, 0, 0 },
-	{ "camera", "firmware", CONF_STR, F(firmware), STORE_TEXT_MAX, 0, 0 },
-	{ "camera", "data_dir", CONF_STR, F(data_dir), PATH_MAX, 0, 0 },
-	{ "dock", "interface", CONF_STR, F(interface), IF_NAMESIZE, 1, 0 },
-	{ "dock", "port", CONF_INT, F(port), 0, 1, 65535 },
-	{ "dock", "connect_timeout_ms", CONF_INT, F(connect_timeout_ms), 0, 100, 60000 },
-	{ "dock", "io_timeout_ms", CONF_INT, F(io_timeout_ms), 0, 100, 600000 },
-	{ "dock", "discovery_timeout_ms", CONF_INT, F(discovery_timeout_ms), 0, 100, 600000 },
-};
 
 struct options {
 	const char *conf, *container, *user, *marker;
@@ -496,7 +475,7 @@ static int record_clips(store_t *s, struct store_recording *rec, const struct op
 int main(int argc, char **argv)
 {
 	struct options o;
-	struct rec_config cfg;
+	struct bwc_config cfg;
 	struct store_recording rec;
 	struct store_place off;
 	struct sigaction sa;
@@ -508,16 +487,8 @@ int main(int argc, char **argv)
 		return 2;
 	av_log_set_level(AV_LOG_ERROR);   /* our own errors name the step */
 	memset(&cfg, 0, sizeof(cfg));
-	snprintf(cfg.model, sizeof(cfg.model), "BWC-1000");
-	snprintf(cfg.firmware, sizeof(cfg.firmware), "0.1.0");
-	if (conf_load(o.conf, rec_keys, ARRAY_SIZE(rec_keys), &cfg, why, sizeof(why)) < 0) {
-		fprintf(stderr, "bwc-record: %s: %s\n", o.conf, why);
-		return 2;
-	}
-	if (!cfg.data_dir[0] &&
-	    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s/data", cfg.state_dir) >=
-		    (int)sizeof(cfg.data_dir)) {
-		fprintf(stderr, "bwc-record: state_dir too long for <state_dir>/data\n");
+	if (bwc_config_load(o.conf, &cfg, why, sizeof(why)) < 0) {
+		fprintf(stderr, "bwc-record: configuration: %s\n", why);
 		return 2;
 	}
 	memset(&rec, 0, sizeof(rec));
