@@ -286,25 +286,45 @@ struct list_ctx {
 	time_t now;
 };
 
+/* Offload progress of the last plan: done/total bytes and mean rate. */
+static void progress_text(struct cli *c, const char *serial, struct progress_rec *p, double *rate,
+			  char *out, size_t cap)
+{
+	*rate = 0;
+	if (registry_progress_get(c->reg, serial, p) < 0) {
+		memset(p, 0, sizeof(*p));
+		snprintf(out, cap, "-");
+		return;
+	}
+	if (p->updated > p->started)
+		*rate = (double)p->bytes_done / (double)(p->updated - p->started);
+	snprintf(out, cap, "%.1f/%.1f MB %.1f MB/s", p->bytes_done / 1e6, p->bytes_total / 1e6,
+		 *rate / 1e6);
+}
+
 static int list_one(const struct camera_rec *rec, void *ud)
 {
 	struct list_ctx *l = ud;
 	enum dock_standing st = registry_standing(rec, l->now, (long)l->c->cfg.grace_days * DAY_SECONDS);
-	char na[32] = "-", ld[32] = "-";
+	char na[32] = "-", ld[32] = "-", prog[64];
+	struct progress_rec p;
+	double rate;
 
 	if (rec->not_after)
 		util_time_iso(rec->not_after, na, sizeof(na));
 	if (rec->last_dock)
 		util_time_iso(rec->last_dock, ld, sizeof(ld));
+	progress_text(l->c, rec->serial, &p, &rate, prog, sizeof(prog));
 	if (l->arr)
 		return json_array_append_new(l->arr, json_pack(
-			"{ss ss ss ss? ss? ss ss}", "serial", rec->serial, "state",
+			"{ss ss ss ss? ss? ss ss s{sIsIsf}}", "serial", rec->serial, "state",
 			cam_state_name(rec->state), "standing", dock_standing_name(st), "not_after",
-			rec->not_after ? na : NULL, "last_dock",
-			rec->last_dock ? ld : NULL, "model", rec->model,
-			"firmware", rec->firmware)) < 0 ? -ENOMEM : 0;
-	printf("%-12s %-9s %-9s %-21s %-21s\n", rec->serial, dock_standing_name(st),
-	       cam_state_name(rec->state), na, ld);
+			rec->not_after ? na : NULL, "last_dock", rec->last_dock ? ld : NULL, "model",
+			rec->model, "firmware", rec->firmware, "offload", "bytes_done",
+			(json_int_t)p.bytes_done, "bytes_total", (json_int_t)p.bytes_total,
+			"rate_bytes_per_s", rate)) < 0 ? -ENOMEM : 0;
+	printf("%-12s %-9s %-9s %-21s %-21s %s\n", rec->serial, dock_standing_name(st),
+	       cam_state_name(rec->state), na, ld, prog);
 	return 0;
 }
 
@@ -314,8 +334,8 @@ static int cmd_list(struct cli *c)
 	int r;
 
 	if (!c->json)
-		printf("%-12s %-9s %-9s %-21s %-21s\n", "SERIAL", "STANDING", "STATE",
-		       "CERT EXPIRES", "LAST DOCK");
+		printf("%-12s %-9s %-9s %-21s %-21s %s\n", "SERIAL", "STANDING", "STATE",
+		       "CERT EXPIRES", "LAST DOCK", "OFFLOAD (LAST DOCK)");
 	r = registry_foreach(c->reg, list_one, &l);
 	if (r < 0) {
 		json_decref(l.arr);
