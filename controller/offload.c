@@ -552,8 +552,10 @@ static void commit_work(struct conn *c)
 		goto out;
 	}
 	ctl_audit(ctl, "commit", rec->serial, "recording %s clip %s: %" PRIu64 " bytes, sha256 %s%s, "
-		  "staged in the ready queue, receipt issued", rec->rid, rec->cid, rec->size, hex,
+		  "staged in the ready queue", rec->rid, rec->cid, rec->size, hex,
 		  rec->complete ? "" : " (flagged incomplete by the camera)");
+	ctl_audit(ctl, "receipt", rec->serial, "signed receipt issued for recording %s clip %s",
+		  rec->rid, rec->cid);
 	io->result = DOCK_C_OK;
 out:
 	free(rec);
