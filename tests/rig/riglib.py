@@ -320,6 +320,20 @@ class Rig:
             except FileNotFoundError:
                 pass
 
+    def kill(self, name, sig=signal.SIGKILL):
+        """Send sig to a running host (a crash when SIGKILL); its pid file is kept, so
+        `restart` starts it again. Returns the pid signalled."""
+        h = self.host(name)
+        pid = self.running(h)
+        if not pid:
+            raise RigError("%s is not running" % h.name)
+        os.kill(pid, sig)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while sig == signal.SIGKILL and proc_alive(pid, h.argv[0]) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        say("sent signal %d to %s (pid %d)" % (sig, h.name, pid))
+        return pid
+
     def wait_started(self, host, proc, timeout=10.0):
         """Wait until the daemon wrote its status.json; fail if it died first."""
         deadline = time.monotonic() + timeout
@@ -626,7 +640,7 @@ class Rig:
                 "renewals": st.get("renewals"), "last_result": st.get("last_result"),
                 "running": bool(pid), "cert_serial": st.get("cert_serial"),
                 "last_renewal": st.get("last_renewal"), "controller": st.get("controller"),
-                "camera_docked": st.get("docked")}
+                "camera_docked": st.get("docked"), "offload": st.get("offload")}
 
     def camera_state(self, index):
         """The camera's own status.json (or None)."""
