@@ -17,6 +17,7 @@
 
 #include "certs/certs.h"
 #include "controller/controller.h"
+#include "controller/destination.h"
 #include "shared/audit.h"
 #include "shared/passphrase.h"
 #include "shared/util.h"
@@ -31,6 +32,7 @@ struct cli {
 	const char *system_name;
 	int json;
 	const char *camera_filter;
+	int allow_insecure;
 };
 
 static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -349,6 +351,45 @@ static int cmd_list(struct cli *c)
 	return 0;
 }
 
+/* ---- destination ------------------------------------------------------ */
+
+/* import FILE: validate and store the EMS connection file; show: print it
+ * (the BlobAPIKey only as "(set)"). */
+static int cmd_destination(struct cli *c, const char *verb, const char *file)
+{
+	struct destination *d = calloc(1, sizeof(*d));
+	char why[512];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!d)
+		return die("out of memory");
+	if (!strcmp(verb, "show")) {
+		r = destination_load(c->reg, d);
+		r = r == -ENOENT ? die("no destination: bwcctl destination import FILE")
+		    : r < 0 ? die("cannot read the destination from the registry (%d)", r)
+			    : destination_print(d, c->json, stdout) < 0;
+	} else if ((r = util_read_file(file, DEST_FILE_MAX, &buf, &len)) < 0) {
+		r = die("connection file %s: %s", file,
+			r == -EFBIG ? "over 64 kB" : strerror(-r));
+	} else if (destination_import(c->reg, (const char *)buf, len, c->allow_insecure, d, why,
+				      sizeof(why)) < 0) {
+		r = die("connection file %s refused: %s", file, why);
+	} else {
+		audit(c, "destination-import", NULL, d->n_certs ? "content destination imported"
+			  : "content destination imported: plain HTTP, allowed as insecure");
+		printf("destination \"%s\" (%s) imported%s\n", d->site_name, d->app_name,
+		       d->n_certs ? "" : "; WARNING: plain HTTP, no certificate");
+		r = 0;
+	}
+	if (buf)
+		util_free_secret(buf, len + 1);
+	destination_wipe(d);
+	free(d);
+	return r;
+}
+
 /* ---- audit ---------------------------------------------------------------- */
 
 static int cmd_audit_verify(struct cli *c)
@@ -378,7 +419,10 @@ static void usage(FILE *out)
 		"                              re-accept a held camera (master-key passphrase)\n"
 		"  camera lost SERIAL          refuse this camera from now on\n"
 		"  audit verify                check the hash chain of the audit trail\n"
-		"  audit show [--camera SERIAL] [--json]\n");
+		"  audit show [--camera SERIAL] [--json]\n"
+		"  destination import FILE [--allow-insecure]\n"
+		"                              validate and store the EMS connection file\n"
+		"  destination show [--json]   the stored destination (secrets as \"(set)\")\n");
 }
 
 static int dispatch(struct cli *c, int argc, char **argv)
@@ -398,6 +442,10 @@ static int dispatch(struct cli *c, int argc, char **argv)
 		if (!strcmp(a1, "lost"))
 			return cmd_lost(c, a2);
 	}
+	if (!strcmp(a0, "destination") && !strcmp(a1, "import") && a2 && argc == 3)
+		return cmd_destination(c, a1, a2);
+	if (!strcmp(a0, "destination") && !strcmp(a1, "show") && argc == 2)
+		return cmd_destination(c, a1, NULL);
 	if (!strcmp(a0, "audit") && !strcmp(a1, "verify") && argc == 2)
 		return cmd_audit_verify(c);
 	if (!strcmp(a0, "audit") && !strcmp(a1, "show") && argc == 2)
@@ -414,6 +462,7 @@ int main(int argc, char **argv)
 		{ "system-name", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "camera", required_argument, NULL, 'C' },
+		{ "allow-insecure", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -429,6 +478,7 @@ int main(int argc, char **argv)
 		case 's': c.system_name = optarg; break;
 		case 'j': c.json = 1; break;
 		case 'C': c.camera_filter = optarg; break;
+		case 'I': c.allow_insecure = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

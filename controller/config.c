@@ -22,6 +22,10 @@ static const struct conf_key keys[] = {
 	{ "limits", "idle_timeout_ms", CONF_INT, F(idle_timeout_ms), 0, 100, 3600000 },
 	{ "staging", "dir", CONF_STR, F(staging_dir), PATH_MAX, 0, 0 },
 	{ "staging", "reserve_mb", CONF_INT, F(staging_reserve_mb), 0, 0, 1 << 20 },
+	{ "staging", "high_water_pct", CONF_INT, F(staging_high_water_pct), 0, 1, 100 },
+	{ "forward", "workers", CONF_INT, F(forward_workers), 0, 1, 8 },
+	{ "forward", "retry_s", CONF_INT, F(forward_retry_s), 0, 1, 3600 },
+	{ "forward", "slow_retry_s", CONF_INT, F(forward_slow_retry_s), 0, 1, 86400 },
 };
 #undef F
 
@@ -39,6 +43,10 @@ int config_load(const char *path, struct ctl_config *ret, char *why, size_t whyl
 	ret->handshake_timeout_ms = 10000;
 	ret->idle_timeout_ms = 60000;
 	ret->staging_reserve_mb = 512;
+	ret->staging_high_water_pct = 80;
+	ret->forward_workers = 2;
+	ret->forward_retry_s = 5;
+	ret->forward_slow_retry_s = 300;
 	r = conf_load(path, keys, sizeof(keys) / sizeof(keys[0]), ret, why, whylen);
 	if (r == 0 && !ret->staging_dir[0] &&
 	    snprintf(ret->staging_dir, sizeof(ret->staging_dir), "%s/staging", ret->state_dir) >=

@@ -253,6 +253,7 @@ int main(int argc, char **argv)
 	static struct ctl ctl;
 	static struct listener lst;
 	static struct ra ra;
+	static struct forward_proc fwd = { .pid = 0, .wake_fd = -1 };
 	const char *conf = NULL;
 	char why[256], path[PATH_MAX];
 	uv_signal_t sigterm, sigint;
@@ -294,6 +295,13 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (load_system(&ctl) < 0)
 		goto out;
+	/* The destination's credentials live only in the forwarder. */
+	r = forward_start(&ctl.cfg, ctl.system_id, ctl.system_name, ctl.audit_path, &fwd);
+	if (r < 0) {
+		log_error("cannot start the forwarder process: %s", strerror(-r));
+		goto out;
+	}
+	ctl.fwd = &fwd;
 	/* The CA key goes to its own process before anything touches the network. */
 	config_path(&ctl.cfg, "ca/ca.key", path, sizeof(path));
 	{
@@ -347,6 +355,7 @@ int main(int argc, char **argv)
 	uv_run(loop, UV_RUN_DEFAULT);   /* let the close callbacks run */
 	rc = 0;
 out:
+	forward_stop(&fwd);
 	ca_stop(&ctl.ca);
 	if (ctl.signer_key) {
 		wc_ecc_free(ctl.signer_key);

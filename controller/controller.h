@@ -31,6 +31,10 @@ struct ctl_config {
 	int idle_timeout_ms;
 	char staging_dir[PATH_MAX];
 	int staging_reserve_mb;
+	int staging_high_water_pct;
+	int forward_workers;
+	int forward_retry_s;
+	int forward_slow_retry_s;
 };
 
 /* config.c */
@@ -94,7 +98,11 @@ struct progress_rec {
 };
 
 int registry_recording_put(registry_t *r, const char *serial, const char *rid, const char *meta,
-			   uint64_t total_bytes, time_t now);
+			   uint64_t total_bytes, int closed, time_t now);
+/* One statement with bound parameters: fmt has 's' (const char *) or 'i'
+ * (int64_t) per parameter. 0 or -EIO. */
+int registry_exec(registry_t *r, const char *sql, const char *fmt, ...);
+sqlite3 *registry_db(registry_t *r);
 /* 1 exists, 0 not, <0 error */
 int registry_recording_exists(registry_t *r, const char *serial, const char *rid);
 int registry_clip_get(registry_t *r, const char *serial, const char *rid, const char *cid,

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "controller/ca.h"
+#include "controller/forward.h"
 #include "controller/controller.h"
 
 struct ctl {
@@ -35,6 +36,7 @@ struct ctl {
 	char system_id[DOCK_TEXT_MAX];
 	char system_name[CERTS_NAME_MAX];
 	char audit_path[PATH_MAX];
+	struct forward_proc *fwd;          /* woken after each commit */
 };
 
 struct listener {

@@ -591,6 +591,7 @@ static void commit_done(struct conn *c)
 		answer_committed(c, io->answer, io->commit.size);
 		log_info("%s: committed %s/%s (%" PRIu64 " bytes), receipt sent", c->peer_info.serial,
 			 io->rid, io->cid, io->commit.size);
+		forward_wake(c->l->ctl->fwd);
 	} else {
 		conn_respond_error(c, io->result, DOCK_S_UNKNOWN, "%s", io->result_msg);
 	}
@@ -690,7 +691,7 @@ static void handle_recording(struct conn *c, const struct dock_route *route)
 		goto out;
 	}
 	r = registry_recording_put(ctl->reg, serial, rec.recording_id, rec.canonical,
-				   rec.total_bytes, time(NULL));
+				   rec.total_bytes, rec.closed, time(NULL));
 	for (size_t i = 0; r == 0 && i < rec.n_clips; i++)
 		r = registry_clip_declare(ctl->reg, serial, rec.recording_id, rec.clips[i].clip_id,
 					  rec.clips[i].container, rec.clips[i].size,
@@ -702,6 +703,7 @@ static void handle_recording(struct conn *c, const struct dock_route *route)
 	snprintf(body, sizeof(body), "{\"recording_id\":\"%s\",\"clips\":%zu}", rec.recording_id,
 		 rec.n_clips);
 	conn_respond(c, 200, body);
+	forward_wake(ctl->fwd);   /* a closed, fully committed recording may now be due */
 out:
 	dock_recording_free(&rec);
 done:

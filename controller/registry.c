@@ -46,7 +46,20 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS recordings ("
 	" serial TEXT NOT NULL, rid TEXT NOT NULL, meta TEXT NOT NULL,"
 	" total_bytes INTEGER NOT NULL, received INTEGER NOT NULL,"
+	" closed INTEGER NOT NULL DEFAULT 0,"
+	" forward_state TEXT NOT NULL DEFAULT 'waiting' CHECK (forward_state IN"
+	"  ('waiting','forwarding','complete','not-transferred')),"
+	" container TEXT, attempts INTEGER NOT NULL DEFAULT 0, next_try INTEGER NOT NULL DEFAULT 0,"
+	" last_error TEXT, forwarded_at INTEGER,"
 	" PRIMARY KEY (serial, rid));"
+	"CREATE TABLE IF NOT EXISTS users ("
+	" uuid TEXT PRIMARY KEY NOT NULL, user_id TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
+	" active INTEGER NOT NULL DEFAULT 1, synced INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS assignments ("
+	" serial TEXT PRIMARY KEY NOT NULL, user_uuid TEXT, name TEXT NOT NULL DEFAULT '',"
+	" active INTEGER NOT NULL DEFAULT 1, synced INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS alarms ("
+	" name TEXT PRIMARY KEY NOT NULL, text TEXT NOT NULL, since INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS clips ("
 	" serial TEXT NOT NULL, rid TEXT NOT NULL, cid TEXT NOT NULL, container TEXT NOT NULL,"
 	" state TEXT NOT NULL CHECK (state IN ('partial','committed')),"
@@ -244,7 +257,7 @@ enum dock_standing registry_standing(const struct camera_rec *rec, time_t now, l
 
 /* ---- offload: recordings, clips, progress ---- */
 
-static int exec_bind(registry_t *r, const char *sql, const char *fmt, ...)
+int registry_exec(registry_t *r, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *st = NULL;
 	va_list ap;
@@ -266,14 +279,15 @@ static int exec_bind(registry_t *r, const char *sql, const char *fmt, ...)
 }
 
 int registry_recording_put(registry_t *r, const char *serial, const char *rid, const char *meta,
-			   uint64_t total_bytes, time_t now)
+			   uint64_t total_bytes, int closed, time_t now)
 {
 	if (!r || !serial || !rid || !meta)
 		return -EINVAL;
-	return exec_bind(r, "INSERT INTO recordings (serial, rid, meta, total_bytes, received) "
-			 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (serial, rid) DO UPDATE SET "
-			 "meta = excluded.meta, total_bytes = excluded.total_bytes",
-			 "sssii", serial, rid, meta, (int64_t)total_bytes, (int64_t)now);
+	return registry_exec(r, "INSERT INTO recordings (serial, rid, meta, total_bytes, received, closed) "
+			 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (serial, rid) DO UPDATE SET "
+			 "meta = excluded.meta, total_bytes = excluded.total_bytes, "
+			 "closed = excluded.closed WHERE forward_state = 'waiting'",
+			 "sssiii", serial, rid, meta, (int64_t)total_bytes, (int64_t)now, (int64_t)closed);
 }
 
 int registry_recording_exists(registry_t *r, const char *serial, const char *rid)
@@ -338,7 +352,7 @@ int registry_clip_set_offset(registry_t *r, const char *serial, const char *rid,
 {
 	if (!r || !serial || !rid || !cid || !container)
 		return -EINVAL;
-	return exec_bind(r, "INSERT INTO clips (serial, rid, cid, container, state, offset) "
+	return registry_exec(r, "INSERT INTO clips (serial, rid, cid, container, state, offset) "
 			 "VALUES (?, ?, ?, ?, 'partial', ?) ON CONFLICT (serial, rid, cid) DO UPDATE "
 			 "SET offset = excluded.offset WHERE state = 'partial'",
 			 "ssssi", serial, rid, cid, container, (int64_t)offset);
@@ -348,7 +362,7 @@ int registry_clip_commit(registry_t *r, const struct clip_rec *c, time_t now)
 {
 	if (!r || !c)
 		return -EINVAL;
-	return exec_bind(r, "UPDATE clips SET state = 'committed', offset = ?, size = ?, "
+	return registry_exec(r, "UPDATE clips SET state = 'committed', offset = ?, size = ?, "
 			 "sha256 = ?, complete = ?, receipt = ?, path = ?, committed_at = ? "
 			 "WHERE serial = ? AND rid = ? AND cid = ? AND state = 'partial'",
 			 "iisississs", (int64_t)c->size, (int64_t)c->size, c->sha256_hex,
@@ -383,14 +397,14 @@ int registry_clip_foreach_partial(registry_t *r, int (*fn)(const struct clip_rec
 
 int registry_progress_plan(registry_t *r, const char *serial, uint64_t bytes, time_t now)
 {
-	return exec_bind(r, "INSERT OR REPLACE INTO progress (serial, bytes_total, bytes_done, "
+	return registry_exec(r, "INSERT OR REPLACE INTO progress (serial, bytes_total, bytes_done, "
 			 "started, updated) VALUES (?, ?, 0, ?, ?)", "siii", serial,
 			 (int64_t)bytes, (int64_t)now, (int64_t)now);
 }
 
 int registry_progress_add(registry_t *r, const char *serial, uint64_t bytes, time_t now)
 {
-	return exec_bind(r, "UPDATE progress SET bytes_done = bytes_done + ?, updated = ? "
+	return registry_exec(r, "UPDATE progress SET bytes_done = bytes_done + ?, updated = ? "
 			 "WHERE serial = ?", "iis", (int64_t)bytes, (int64_t)now, serial);
 }
 
@@ -421,9 +435,14 @@ int registry_clip_declare(registry_t *r, const char *serial, const char *rid, co
 {
 	if (!r || !serial || !rid || !cid || !container)
 		return -EINVAL;
-	return exec_bind(r, "INSERT INTO clips (serial, rid, cid, container, state, offset, size, "
+	return registry_exec(r, "INSERT INTO clips (serial, rid, cid, container, state, offset, size, "
 			 "complete) VALUES (?, ?, ?, ?, 'partial', 0, ?, ?) ON CONFLICT (serial, rid, "
 			 "cid) DO UPDATE SET size = excluded.size, container = excluded.container, "
 			 "complete = excluded.complete WHERE state = 'partial'",
 			 "ssssii", serial, rid, cid, container, (int64_t)size, (int64_t)complete);
+}
+
+sqlite3 *registry_db(registry_t *r)
+{
+	return r ? r->db : NULL;
 }

@@ -143,6 +143,7 @@ struct dock_recording {
 	size_t n_clips;
 	struct dock_clip_meta *clips;  /* malloc'd, dock_recording_free */
 	uint64_t total_bytes;
+	int closed;                    /* trigger_off present: no more clips */
 	char *canonical;               /* the document re-serialised compactly (malloc'd) */
 };
 /* Validates the whole document (PROTOCOL.md §9.2) and summarises it. */

@@ -397,6 +397,7 @@ int dock_decode_recording(const char *json, size_t len, struct dock_recording *r
 		r = check_place(json_object_get(root, "trigger_on"), "trigger_on", 0, why, whylen);
 	if (r == 0)
 		r = check_place(json_object_get(root, "trigger_off"), "trigger_off", 1, why, whylen);
+	ret->closed = json_is_object(json_object_get(root, "trigger_off"));
 	if (r == 0)
 		r = time_member(root, "start", 0, NULL, why, whylen);
 	if (r == 0)
