@@ -1,0 +1,123 @@
+/* test_destination_store.c - import into the registry, load it back, the
+ * false->true-only rules on re-import, and a printout without the secret. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "controller/destination.h"
+#include "fixture.h"
+
+static char *cert_b64, *pub_b64;
+static char why[512];
+
+static char *doc(int want_enc, int full_store)
+{
+	json_t *d = json_pack("{ss ss ss ss sb s[s] s[s] ss ss sb sb}",
+			      "ConnectionFileVersion", "1.0", "SiteName", "Site",
+			      "ApplicationName", "EMS", "ApplicationVersion", "1.0",
+			      "ContentDestinationAsNTPServer", 0,
+			      "AuthenticationTokenURI", "https://ems.example/auth",
+			      "HTTPSCertificate", cert_b64, "BlobAPIKey", "TopSecretKey42",
+			      "BlobAPIUserName", "user", "FullStoreAndReadSupport", full_store,
+			      "WantEncryption", want_enc);
+	char *s;
+
+	if (want_enc)
+		json_object_set_new(d, "PublicKey", json_string(pub_b64));
+	if (want_enc)
+		json_object_set_new(d, "PublicKeyId", json_string("k1"));
+	s = json_dumps(d, JSON_COMPACT);
+	json_decref(d);
+	return s;
+}
+
+static int import(registry_t *r, int want_enc, int full_store, struct destination *ret)
+{
+	char *s = doc(want_enc, full_store);
+	int rc;
+
+	why[0] = 0;
+	rc = destination_import(r, s, strlen(s), 0, ret, why, sizeof(why));
+	free(s);
+	return rc;
+}
+
+static void test_change_rules(void)
+{
+	struct destination *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+
+	a->want_encryption = 1;
+	CHECK(destination_check_change(NULL, b, why, sizeof(why)) == 0);
+	CHECK(destination_check_change(a, b, why, sizeof(why)) == -EBADMSG &&
+	      strstr(why, "WantEncryption"));
+	CHECK(destination_check_change(b, a, why, sizeof(why)) == 0);
+	a->want_encryption = 0;
+	a->full_store_and_read = 1;
+	CHECK(destination_check_change(a, b, why, sizeof(why)) == -EBADMSG &&
+	      strstr(why, "FullStoreAndReadSupport"));
+	b->full_store_and_read = 1;
+	CHECK(destination_check_change(a, b, why, sizeof(why)) == 0);
+	free(a);
+	free(b);
+}
+
+static void test_registry(void)
+{
+	struct destination *d = calloc(1, sizeof(*d)), *l = calloc(1, sizeof(*l));
+	registry_t *r = NULL;
+	char *out = NULL, *s;
+	size_t outlen = 0;
+	FILE *f;
+
+	CHECK(registry_open(check_path("registry.db"), &r) == 0);
+	CHECK(destination_load(r, l) == -ENOENT);
+	CHECK(import(r, 0, 0, d) == 0);
+	CHECK(destination_load(r, l) == 0);
+	CHECK(strcmp(l->site_name, "Site") == 0 && l->n_certs == 1 && !l->want_encryption);
+	CHECK(l->cert_len[0] == d->cert_len[0] &&
+	      memcmp(l->cert_der[0], d->cert_der[0], d->cert_len[0]) == 0);
+
+	/* false -> true is allowed, then never back */
+	CHECK(import(r, 1, 0, d) == 0);
+	CHECK(import(r, 0, 0, d) == -EBADMSG && strstr(why, "WantEncryption"));
+	CHECK(import(r, 1, 1, d) == 0);
+	CHECK(import(r, 1, 0, d) == -EBADMSG && strstr(why, "FullStoreAndReadSupport"));
+	CHECK(destination_load(r, l) == 0 && l->want_encryption && l->full_store_and_read);
+
+	/* the latches hold even if the stored document says false */
+	s = doc(0, 0);
+	CHECK(registry_meta_set(r, "destination", s) == 0);
+	free(s);
+	CHECK(import(r, 0, 1, d) == -EBADMSG && strstr(why, "WantEncryption"));
+	CHECK(import(r, 1, 0, d) == -EBADMSG && strstr(why, "FullStoreAndReadSupport"));
+	CHECK(import(r, 1, 1, d) == 0);
+
+	/* the printout never holds the secret */
+	for (int json = 0; json < 2; json++) {
+		f = open_memstream(&out, &outlen);
+		CHECK(destination_print(d, json, f) == 0);
+		fclose(f);
+		CHECK(strstr(out, "(set)") && !strstr(out, "TopSecretKey42"));
+		CHECK(strstr(out, "k1") && strstr(out, "https://ems.example/auth"));
+		free(out);
+	}
+	destination_wipe(d);
+	CHECK(d->blob_key[0] == 0);
+	registry_close(r);
+	free(d);
+	free(l);
+}
+
+int main(void)
+{
+	fx_make_keys();
+	cert_b64 = fx_b64_file("cert.der");
+	pub_b64 = fx_b64_file("pub.pem");
+	test_change_rules();
+	test_registry();
+	free(cert_b64);
+	free(pub_b64);
+	return check_done();
+}
