@@ -119,6 +119,11 @@ static enum attempt handle_answer(struct bwc *b, struct uplink *u, int status, s
 			b->st.renewals++;
 			b->st.last_renewal = time(NULL);
 			b->st.last_result = b->st.renewals == 1 ? "enrolled" : "renewed";
+			/* Recordings made from now on are encrypted for the destination. */
+			if (store_save_destination_key(b->store, a->dest_key_len ? a->dest_key : NULL,
+						       a->dest_key_len, a->dest_key_id) < 0)
+				log_error("cannot keep the destination key: new clips stay plaintext on "
+					  "the data volume");
 			util_time_iso(b->id.ldevid_info.not_after, na, sizeof(na));
 			log_info("%s by %s (system %s): new certificate valid until %s, standing at "
 				 "dock %s", b->st.last_result, u->peer, b->id.sys.system_id, na,
@@ -356,6 +361,7 @@ int main(int argc, char **argv)
 		log_error("cannot open the recording store %s: %s", b.cfg.data_dir, strerror(-r));
 		return 1;
 	}
+	store_load_destination_key(b.store);
 	read_old_status(&b);
 	b.st.last_result = "started";
 	log_info("camera %s (%s, firmware %s) %s; dock interface %s", b.id.serial, b.cfg.model,

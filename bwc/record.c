@@ -512,6 +512,12 @@ int main(int argc, char **argv)
 			strerror(-r));
 		return 1;
 	}
+	r = store_load_destination_key(s);
+	if (r == 0)
+		printf("clips are encrypted for the content destination\n");
+	else if (r != -ENOENT)
+		fprintf(stderr, "bwc-record: warning: %s/destination-key.json unreadable: clips stay "
+			"plaintext on the encrypted data volume\n", cfg.data_dir);
 	if ((r = store_recording_begin(s, &rec)) < 0) {
 		fprintf(stderr, "bwc-record: cannot begin a recording in %s: %s\n", cfg.data_dir,
 			strerror(-r));

@@ -4,6 +4,8 @@
 #include <wolfssl/wolfcrypt/random.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
+#include "shared/envelope.h"
+
 #include "bwc/store.h"
 #include "shared/util.h"
 
@@ -37,6 +39,9 @@ struct store {
 	char clip_container[8];
 	char clip_part[PATH_MAX], clip_final[PATH_MAX];
 	time_t clip_start;
+	uint8_t *dest_key;             /* destination RSA public key DER, or NULL */
+	size_t dest_key_len;
+	char dest_key_id[ENV_KEY_ID_MAX + 1];
 };
 
 /* ---- small checks ---- */
@@ -202,6 +207,13 @@ static json_t *clip_json(const struct store_clip *c, int with_receipted)
 	o = json_pack("{s:s,s:s,s:o,s:o,s:I,s:s,s:b}", "clip_id", c->clip_id, "container",
 		      c->container, "start", time_json(c->start), "stop", time_json(c->stop),
 		      "size", (json_int_t)c->size, "sha256", hex, "complete", c->complete);
+	if (o && c->encrypted) {
+		char ph[65];
+		json_t *ko = json_loads(c->key_object, 0, NULL);
+		util_hex(c->plain_sha256, sizeof(c->plain_sha256), ph);
+		json_object_set_new(o, "encryption", json_pack("{s:o,s:s}", "key_object",
+							       ko ? ko : json_null(), "plain_sha256", ph));
+	}
 	if (o && with_receipted)
 		json_object_set_new(o, "receipted", json_boolean(c->receipted));
 	return o;
@@ -310,10 +322,41 @@ static int parse_place(json_t *o, struct store_place *p)
 	return 0;
 }
 
+/* "encryption": {"key_object": {...}, "plain_sha256": hex}, optional. */
+static int parse_encryption(json_t *e, struct store_clip *c)
+{
+	struct env_key k;
+	const char *ph = json_string_value(json_object_get(e, "plain_sha256"));
+	char *text, why[64];
+	size_t len;
+
+	if (!e)
+		return 0;
+	if (!json_is_object(e) || json_object_size(e) != 2 || !ph || strlen(ph) != 64)
+		return -EBADMSG;
+	text = json_dumps(json_object_get(e, "key_object"), JSON_COMPACT);
+	len = text ? strlen(text) : 0;
+	if (!text || len >= sizeof(c->key_object) ||
+	    env_key_from_json(text, len, &k, why, sizeof(why)) < 0) {
+		free(text);
+		return -EBADMSG;
+	}
+	memcpy(c->key_object, text, len + 1);
+	free(text);
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+		if (sscanf(ph + 2 * i, "%2x", &v) != 1)
+			return -EBADMSG;
+		c->plain_sha256[i] = (uint8_t)v;
+	}
+	c->encrypted = 1;
+	return 0;
+}
+
 static int parse_clip(json_t *o, struct store_clip *c, int need_receipted)
 {
 	static const char *const names[] = { "clip_id", "container", "start", "stop", "size",
-					     "sha256", "complete", "receipted", NULL };
+					     "sha256", "complete", "receipted", "encryption", NULL };
 	json_t *size = json_object_get(o, "size"), *hex = json_object_get(o, "sha256");
 	json_t *complete = json_object_get(o, "complete"), *rc = json_object_get(o, "receipted");
 	const char *h;
@@ -338,7 +381,7 @@ static int parse_clip(json_t *o, struct store_clip *c, int need_receipted)
 	c->size = (uint64_t)json_integer_value(size);
 	c->complete = json_is_true(complete);
 	c->receipted = json_is_true(rc);
-	return 0;
+	return parse_encryption(json_object_get(o, "encryption"), c);
 }
 
 /* gnss and bookmarks: checked item by item, kept as JSON text. */
@@ -510,7 +553,30 @@ void store_close(store_t *s)
 		close(s->clip_fd);   /* an unfinished clip stays a .part for store_recover */
 	if (s->rec_fd >= 0)
 		close(s->rec_fd);
+	free(s->dest_key);
 	free(s);
+}
+
+int store_set_destination_key(store_t *s, const uint8_t *der, size_t len, const char *key_id)
+{
+	uint8_t *copy = NULL;
+
+	if (!s || (der && (len == 0 || len > ENV_RSA_DER_MAX || !key_id ||
+			   strlen(key_id) > ENV_KEY_ID_MAX)))
+		return -EINVAL;
+	if (der) {
+		if (env_rsa_pub_check(der, len, NULL) < 0)
+			return -EINVAL;
+		copy = malloc(len);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, der, len);
+	}
+	free(s->dest_key);
+	s->dest_key = copy;
+	s->dest_key_len = der ? len : 0;
+	snprintf(s->dest_key_id, sizeof(s->dest_key_id), "%s", der ? key_id : "");
+	return 0;
 }
 
 void store_recording_free(struct store_recording *r)
@@ -761,6 +827,102 @@ static int add_clip(store_t *s, const char *id, const struct store_clip *c,
 	return e;
 }
 
+/* Encrypts everything in fd for the destination into tmp; fills the clip's
+ * size/sha256 (ciphertext), plain_sha256 and key object. */
+static int encrypt_fd(store_t *s, int fd, const char *tmp, struct store_clip *c)
+{
+	enum { CHUNK = 1 << 20 };
+	uint8_t *in = malloc(CHUNK), *out = malloc(CHUNK + ENV_BLOCK);
+	env_stream_t *es = NULL;
+	struct env_key key;
+	char *json = NULL;
+	uint64_t pos = 0, total = 0;
+	size_t olen;
+	int ofd = -1, e;
+
+	if (!in || !out) {
+		e = -ENOMEM;
+		goto out;
+	}
+	if (env_encrypt_init(s->dest_key, s->dest_key_len, s->dest_key_id, &es, &key) < 0) {
+		e = -EINVAL;
+		goto out;
+	}
+	ofd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (ofd < 0) {
+		e = -errno;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = pread(fd, in, CHUNK, (off_t)pos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		pos += (uint64_t)n;
+		if (env_update(es, in, (size_t)n, out, &olen) < 0 ||
+		    write(ofd, out, olen) != (ssize_t)olen) {
+			e = -EIO;
+			goto out;
+		}
+		total += olen;
+	}
+	if (env_final(es, out, &olen, c->plain_sha256, c->sha256) < 0 ||
+	    write(ofd, out, olen) != (ssize_t)olen || fsync(ofd) < 0 ||
+	    env_key_to_json(&key, &json) < 0 || strlen(json) >= sizeof(c->key_object)) {
+		e = -EIO;
+		goto out;
+	}
+	c->size = total + olen;
+	c->encrypted = 1;
+	snprintf(c->key_object, sizeof(c->key_object), "%s", json);
+	e = 0;
+out:
+	if (ofd >= 0)
+		close(ofd);
+	if (e < 0)
+		unlink(tmp);
+	env_free(es);
+	free(json);
+	free(in);
+	free(out);
+	return e;
+}
+
+/* Makes the written clip (src, open as fd) its final file: plaintext as it
+ * is, or — with a destination key — encrypted, the key object saved next to
+ * it (final.key) before the rename so a crash never orphans the ciphertext,
+ * and the plaintext removed. */
+static int seal_clip(store_t *s, int fd, const char *src, const char *final, struct store_clip *c)
+{
+	char tmp[PATH_MAX], keyf[PATH_MAX];
+	int e;
+
+	if (!s->dest_key) {
+		if ((e = hash_fd(fd, &c->size, c->sha256)) < 0)
+			return e;
+		if (strcmp(src, final) && rename(src, final) < 0)
+			return -errno;
+		return util_fsync_parent(final);
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.enc", final) >= (int)sizeof(tmp) ||
+	    snprintf(keyf, sizeof(keyf), "%s.key", final) >= (int)sizeof(keyf))
+		return -ENAMETOOLONG;
+	if ((e = encrypt_fd(s, fd, tmp, c)) < 0)
+		return e;
+	if ((e = util_write_file_atomic(keyf, c->key_object, strlen(c->key_object), 0600)) < 0)
+		return e;
+	if (rename(tmp, final) < 0)
+		return -errno;
+	if (strcmp(src, final) && unlink(src) < 0 && errno != ENOENT)
+		return -errno;
+	return util_fsync_parent(final);
+}
+
 int store_clip_end(store_t *s, struct store_recording *r)
 {
 	struct store_clip c;
@@ -776,21 +938,17 @@ int store_clip_end(store_t *s, struct store_recording *r)
 	c.start = s->clip_start;
 	c.stop = time(NULL);
 	c.complete = 1;
-	/* Hashed before taking the store lock: the clip lock keeps recover away. */
+	/* Sealed before taking the store lock: the clip lock keeps recover away.
+	 * Renamed first: a crash before recording.json is updated leaves a final
+	 * clip that store_recover adds back. */
 	if (fsync(s->clip_fd) < 0)
 		return -errno;
-	if ((e = hash_fd(s->clip_fd, &c.size, c.sha256)) < 0)
+	if ((e = seal_clip(s, s->clip_fd, s->clip_part, s->clip_final, &c)) < 0)
 		return e;
 	lk = store_lock(s);
 	if (lk < 0)
 		return lk;
-	/* Renamed first: a crash before recording.json is updated leaves a final
-	 * clip that store_recover adds back. */
-	if (rename(s->clip_part, s->clip_final) < 0) {
-		e = -errno;
-		goto out;
-	}
-	if ((e = util_fsync_parent(s->clip_final)) < 0 || (e = add_clip(s, r->id, &c, r)) < 0)
+	if ((e = add_clip(s, r->id, &c, r)) < 0)
 		goto out;
 	close(s->clip_fd);
 	s->clip_fd = -1;
@@ -936,6 +1094,30 @@ static int has_clip(const struct store_recording *r, const char *clip_id)
 	return 0;
 }
 
+/* A final clip file whose metadata update was lost: plaintext, or ciphertext
+ * with its key object in path.key. */
+static int recover_sealed(int fd, const char *path, struct store_clip *c)
+{
+	char keyf[PATH_MAX];
+	uint8_t *text = NULL;
+	size_t len;
+	int e;
+
+	if ((e = hash_fd(fd, &c->size, c->sha256)) < 0)
+		return e;
+	if (snprintf(keyf, sizeof(keyf), "%s.key", path) >= (int)sizeof(keyf))
+		return -ENAMETOOLONG;
+	e = util_read_file(keyf, sizeof(c->key_object) - 1, &text, &len);
+	if (e == -ENOENT)
+		return 0;
+	if (e < 0)
+		return e;
+	memcpy(c->key_object, text, len + 1);
+	free(text);
+	c->encrypted = 1;   /* plain_sha256 is unknown after this crash: left zero */
+	return 0;
+}
+
 /* A clip file recording.json does not list: a .part nobody writes (torn:
  * flagged incomplete) or a final file whose rename beat the metadata update. */
 static int recover_clip(store_t *s, struct store_recording *d, const char *name)
@@ -959,8 +1141,6 @@ static int recover_clip(store_t *s, struct store_recording *d, const char *name)
 		e = -errno;
 		goto out;
 	}
-	if ((e = hash_fd(fd, &c.size, c.sha256)) < 0)
-		goto out;
 	c.stop = st.st_mtime;
 	c.start = last_stop(d);   /* clips follow each other */
 	if (c.stop < c.start)
@@ -968,11 +1148,12 @@ static int recover_clip(store_t *s, struct store_recording *d, const char *name)
 	c.complete = !is_part;
 	if (is_part) {
 		snprintf(final, sizeof(final), "%.*s", (int)(strlen(path) - 5), path);
-		if (rename(path, final) < 0 || util_fsync_parent(final) < 0) {
-			e = -errno;
-			goto out;
-		}
+		e = seal_clip(s, fd, path, final, &c);
+	} else {
+		e = recover_sealed(fd, path, &c);
 	}
+	if (e < 0)
+		goto out;
 	e = add_clip(s, d->id, &c, d);
 	if (e == 0)
 		e = 1;
@@ -1287,6 +1468,10 @@ int store_clip_receipted(store_t *s, const char *id, const char *clip_id, const 
 			e = -errno;
 			goto done;
 		}
+		if (c->encrypted && strlen(path) + 4 < sizeof(path)) {
+			strcat(path, ".key");
+			unlink(path);
+		}
 		if ((e = util_fsync_parent(path)) < 0)
 			goto done;
 		c->receipted = 1;
@@ -1301,4 +1486,59 @@ out:
 	store_unlock(lk);
 	free(line);
 	return e;
+}
+
+int store_save_destination_key(store_t *s, const uint8_t *der, size_t len, const char *key_id)
+{
+	char path[PATH_MAX], *b64 = NULL, *text;
+	json_t *o;
+	int e;
+
+	if (!s || (der && (len == 0 || len > ENV_RSA_DER_MAX || !key_id)))
+		return -EINVAL;
+	if ((e = pathf(path, sizeof(path), "%s/destination-key.json", s->data)) < 0)
+		return e;
+	if (!der) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			return -errno;
+		return store_set_destination_key(s, NULL, 0, NULL);
+	}
+	if ((e = store_set_destination_key(s, der, len, key_id)) < 0)
+		return e;
+	if (env_b64_encode(der, len, &b64) < 0)
+		return -ENOMEM;
+	o = json_pack("{s:s,s:s}", "public_key", b64, "key_id", key_id);
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	free(b64);
+	if (!text)
+		return -ENOMEM;
+	e = util_write_file_atomic(path, text, strlen(text), 0644);
+	free(text);
+	return e;
+}
+
+int store_load_destination_key(store_t *s)
+{
+	char path[PATH_MAX];
+	uint8_t der[ENV_RSA_DER_MAX];
+	const char *b64, *id;
+	size_t len;
+	json_t *o;
+	int e;
+
+	if (!s)
+		return -EINVAL;
+	if ((e = pathf(path, sizeof(path), "%s/destination-key.json", s->data)) < 0)
+		return e;
+	o = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+	if (!o)
+		return access(path, F_OK) == 0 ? -EBADMSG : -ENOENT;
+	b64 = json_string_value(json_object_get(o, "public_key"));
+	id = json_string_value(json_object_get(o, "key_id"));
+	e = b64 && id ? env_b64_decode(b64, strlen(b64), der, sizeof(der), &len) : -EBADMSG;
+	if (e == 0)
+		e = store_set_destination_key(s, der, len, id);
+	json_decref(o);
+	return e < 0 ? -EBADMSG : 0;
 }

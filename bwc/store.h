@@ -22,6 +22,7 @@
 #define STORE_CLIP_ID_LEN 4      /* "0001".."9999" */
 #define STORE_MAX_CLIPS 9999
 #define STORE_TEXT_MAX 64
+#define STORE_KEY_OBJECT_MAX 2048  /* JSON key object of an encrypted clip */
 
 typedef struct store store_t;
 
@@ -40,6 +41,11 @@ struct store_clip {
 	uint8_t sha256[32];
 	int complete;                /* 0: torn (crash/power loss), flagged, still offloaded */
 	int receipted;               /* the controller's receipt is in receipts.log; file deleted */
+	/* Encrypted in the camera for the content destination (size and sha256
+	 * above are then those of the ciphertext). */
+	int encrypted;
+	uint8_t plain_sha256[32];
+	char key_object[STORE_KEY_OBJECT_MAX];   /* {"EncryptedKey","ContentEncryptionIV","PublicKeyId"} */
 };
 
 struct store_recording {
@@ -71,6 +77,17 @@ int store_clip_begin(store_t *s, struct store_recording *r, const char *containe
 int store_clip_end(store_t *s, struct store_recording *r);
 /* TriggerOff: closes the recording. */
 int store_recording_end(store_t *s, struct store_recording *r, const struct store_place *off);
+
+/* The content destination's RSA public key (DER) and its id: from now on
+ * every clip is encrypted for it when it ends (envelope.h); NULL clears. */
+int store_set_destination_key(store_t *s, const uint8_t *der, size_t len, const char *key_id);
+
+/* DATA/destination-key.json: written by the daemon when the controller hands
+ * over the destination key at docking (der NULL removes it), read by the
+ * recorder and the daemon, which then call store_set_destination_key. */
+int store_save_destination_key(store_t *s, const uint8_t *der, size_t len, const char *key_id);
+/* 0 with the key set, -ENOENT when there is none (clips stay plaintext). */
+int store_load_destination_key(store_t *s);
 
 /* ---- daemon side ---- */
 /* Finds clips left as .part by a recorder that is gone (lock free), hashes

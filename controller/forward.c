@@ -541,11 +541,55 @@ out:
 	return r;
 }
 
+/* <StartTime>_<RecordingID>.key next to the clip object. */
+static int upload_key_object(struct session *s, const char *container, const char *object,
+			     const char *ext, time_t start, const char *key_json)
+{
+	struct metab kb = { .n = 0 };
+	char keyobj[160], md5[33];
+
+	snprintf(keyobj, sizeof(keyobj), "%.*s.key", (int)(strlen(object) - strlen(ext) - 1), object);
+	mb_time(&kb, "StartTime", start);
+	mb_add(&kb, "FileType", "key");
+	md5_mem(key_json, strlen(key_json), md5);
+	return swift_put_object(s->sw, container, keyobj, NULL, key_json, strlen(key_json), md5,
+				"application/json", kb.m, kb.n);
+}
+
+/* A clip the camera already encrypted for the destination: it goes as it is,
+ * with the key object the camera made (the controller never had the plaintext). */
+static int upload_camera_encrypted(struct session *s, const char *container, const char *object,
+				   const char *ext, time_t start, json_t *clip, const char *path,
+				   uint64_t size, const char *md5, const char *cipher_sha,
+				   struct metab *b)
+{
+	json_t *enc = json_object_get(clip, "encryption");
+	json_t *ko = json_object_get(enc, "key_object");
+	char *key_json = json_dumps(ko, JSON_COMPACT);
+	int r;
+
+	if (!key_json)
+		return SWIFT_E_LOCAL;
+	/* Sha256 is the plaintext's (what the EMS gets after decryption). */
+	for (size_t i = 0; i < b->n; i++)
+		if (!strcmp(b->keys[i], "Sha256"))
+			snprintf(b->vals[i], sizeof(b->vals[i]), "%s", jstr(enc, "plain_sha256"));
+	mb_add(b, "CipherSha256", "%s", cipher_sha);
+	mb_add(b, "PublicKeyId", "%s", jstr(ko, "PublicKeyId"));
+	mb_add(b, "EncryptedBy", "camera");
+	r = swift_put_object(s->sw, container, object, path, NULL, size, md5,
+			     "application/octet-stream", b->m, b->n);
+	if (r == SWIFT_OK)
+		r = upload_key_object(s, container, object, ext, start, key_json);
+	free(key_json);
+	return r;
+}
+
 /* Uploads one committed clip (and its key object when encrypting). */
 static int upload_clip(struct session *s, struct rec_job *j, const char *container,
 		       json_t *clip, const char *path, const char *sha_registry)
 {
-	char object[128], md5[33], sha[65], csha[65], cmd5[33], tmp[PATH_MAX], keyobj[128];
+	char object[128], md5[33], sha[65], csha[65], cmd5[33], tmp[PATH_MAX];
 	const char *cid = jstr(clip, "clip_id"), *ext = jstr(clip, "container");
 	char *key_json = NULL;
 	time_t start = jtime(clip, "start");
@@ -574,6 +618,9 @@ static int upload_clip(struct session *s, struct rec_job *j, const char *contain
 	mb_add(&b, "Complete", "%s", json_is_true(json_object_get(clip, "complete")) ? "true" : "false");
 	mb_add(&b, "ClipId", "%s", cid);
 	mb_add(&b, "RecordingUuid", "%s", j->rid);
+	if (json_is_object(json_object_get(clip, "encryption")))
+		return upload_camera_encrypted(s, container, object, ext, start, clip, path, size,
+					       md5, sha, &b);
 	if (!s->d.want_encryption)
 		return swift_put_object(s->sw, container, object, path, NULL, size, md5,
 					ext[1] == 'p' ? "video/mp4" : "video/x-matroska", b.m, b.n);
@@ -596,15 +643,8 @@ static int upload_clip(struct session *s, struct rec_job *j, const char *contain
 				       "application/octet-stream", b.m, b.n);
 	}
 	unlink(tmp);
-	if (r == SWIFT_OK) {
-		struct metab kb = { .n = 0 };
-		snprintf(keyobj, sizeof(keyobj), "%.*s.key", (int)(strlen(object) - strlen(ext) - 1), object);
-		mb_time(&kb, "StartTime", start);
-		mb_add(&kb, "FileType", "key");
-		md5_mem(key_json, strlen(key_json), md5);
-		r = swift_put_object(s->sw, container, keyobj, NULL, key_json, strlen(key_json), md5,
-				     "application/json", kb.m, kb.n);
-	}
+	if (r == SWIFT_OK)
+		r = upload_key_object(s, container, object, ext, start, key_json);
 	free(key_json);
 	return r;
 }

@@ -14,6 +14,7 @@
 
 #include "certs/certs.h"
 #include "shared/audit.h"
+#include "shared/envelope.h"
 #include "shared/log.h"
 #include "shared/util.h"
 
@@ -297,6 +298,20 @@ static void issue_work(struct conn *c)
 				&c->issued_len);
 }
 
+/* The destination's public key (only the public part: bwcctl stores it apart
+ * from the connection file's secrets), so cameras encrypt new recordings. */
+static void add_destination_key(struct ctl *ctl, struct dock_cert_resp *m)
+{
+	char b64[4096];
+
+	m->dest_key_len = 0;
+	if (registry_meta_get(ctl->reg, "destination_pubkey", b64, sizeof(b64)) < 0 ||
+	    registry_meta_get(ctl->reg, "destination_pubkey_id", m->dest_key_id,
+			      sizeof(m->dest_key_id)) < 0 ||
+	    env_b64_decode(b64, strlen(b64), m->dest_key, sizeof(m->dest_key), &m->dest_key_len) < 0)
+		m->dest_key_len = 0;
+}
+
 static void fill_cert_resp(struct ctl *ctl, struct conn *c, struct dock_cert_resp *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -314,6 +329,7 @@ static void fill_cert_resp(struct ctl *ctl, struct conn *c, struct dock_cert_res
 		memcpy(m->pins[1], ctl->next_ca_pin, 32);
 		m->n_ca = m->n_pins = 2;
 	}
+	add_destination_key(ctl, m);
 }
 
 static void issue_done(struct conn *c)

@@ -313,6 +313,13 @@ int dock_encode_cert_resp(const struct dock_cert_resp *m, char **ret)
 	    json_object_set(root, "ca", cas) < 0 ||
 	    json_object_set_new(root, "pins", pins_json(m)) < 0)
 		goto nomem;
+	if (m->dest_key_len &&
+	    (m->dest_key_len > DOCK_MAX_DER ||
+	     json_object_set_new(root, "destination_key",
+				 json_pack("{soss}", "public_key",
+					   dock_b64_json(m->dest_key, m->dest_key_len), "key_id",
+					   m->dest_key_id)) < 0))
+		goto nomem;
 	json_decref(cas);
 	return dock_dump(root, ret);
 nomem:
@@ -373,11 +380,27 @@ static int decode_cas(json_t *root, struct dock_cert_resp *ret, char *why, size_
 	return 0;
 }
 
+static int decode_dest_key(json_t *dk, struct dock_cert_resp *ret, char *why, size_t whylen)
+{
+	if (!dk)
+		return 0;
+	if (!json_is_object(dk) || json_object_size(dk) != 2) {
+		dock_why(why, whylen, "member \"destination_key\" must be {public_key, key_id}");
+		return -EBADMSG;
+	}
+	if (dock_b64_member(dk, "public_key", ret->dest_key, sizeof(ret->dest_key),
+			    &ret->dest_key_len, why, whylen) < 0 ||
+	    dock_text_member(dk, "key_id", 1, ret->dest_key_id, sizeof(ret->dest_key_id), why,
+			     whylen) < 0)
+		return -EBADMSG;
+	return 0;
+}
+
 int dock_decode_cert_resp(const char *json, size_t len, struct dock_cert_resp *ret, char *why,
 			  size_t whylen)
 {
 	static const char *const allowed[] = { "standing", "system_id", "certificate", "ca",
-					       "pins", NULL };
+					       "pins", "destination_key", NULL };
 	char standing[16] = "";
 	json_t *root;
 	int r;
@@ -397,6 +420,8 @@ int dock_decode_cert_resp(const char *json, size_t len, struct dock_cert_resp *r
 			       why, whylen);
 	if (r == 0)
 		r = decode_cas(root, ret, why, whylen);
+	if (r == 0)
+		r = decode_dest_key(json_object_get(root, "destination_key"), ret, why, whylen);
 	ret->standing = dock_standing_parse(standing);
 	json_decref(root);
 	return r;

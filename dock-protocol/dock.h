@@ -25,6 +25,7 @@
 #define DOCK_ID_LEN 36              /* recording id: lower-case UUID text */
 #define DOCK_CLIP_ID_LEN 4          /* "0001".."9999" */
 #define DOCK_MAX_SIG 80             /* DER ECDSA P-256 signature */
+#define DOCK_KEY_ID_MAX 512         /* destination PublicKeyId: 128 UTF-8 characters */
 
 /* Wire error codes (the "error" member of an error body). */
 enum dock_code {
@@ -80,6 +81,11 @@ struct dock_cert_resp {
 	size_t n_ca;
 	uint8_t pins[DOCK_MAX_PINS][32];   /* SHA-256 of each acceptable CA SPKI */
 	size_t n_pins;
+	/* Optional: the content destination's public key, so that recordings
+	 * made from now on are encrypted in the camera (PROTOCOL.md §9.7). */
+	uint8_t dest_key[DOCK_MAX_DER];    /* RSA SubjectPublicKeyInfo or PKCS#1 DER */
+	size_t dest_key_len;               /* 0: none */
+	char dest_key_id[DOCK_KEY_ID_MAX + 1];
 };
 
 /* Error answer. */
@@ -135,6 +141,7 @@ struct dock_clip_meta {
 	uint64_t size;
 	uint8_t sha256[32];
 	int complete;
+	int encrypted;                 /* encrypted in the camera for the destination */
 };
 
 struct dock_recording {

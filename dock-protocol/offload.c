@@ -267,10 +267,37 @@ static int check_place(json_t *o, const char *name, int nullable, char *why, siz
 	return 0;
 }
 
+/* A clip encrypted in the camera for the destination (PROTOCOL.md §9.7):
+ * {"key_object":{"EncryptedKey":b64,"ContentEncryptionIV":b64,"PublicKeyId":text},
+ *  "plain_sha256":hex}. size and sha256 of the clip are the ciphertext's. */
+static int check_encryption(json_t *e, struct dock_clip_meta *m, char *why, size_t whylen)
+{
+	json_t *ko = json_object_get(e, "key_object");
+	uint8_t buf[1024], sha[32];
+	char id[DOCK_KEY_ID_MAX + 1];
+	size_t len;
+
+	if (!e)
+		return 0;
+	if (!json_is_object(e) || json_object_size(e) != 2 || !json_is_object(ko) ||
+	    json_object_size(ko) != 3 ||
+	    dock_b64_member(ko, "EncryptedKey", buf, 512, &len, why, whylen) < 0 ||
+	    dock_b64_member(ko, "ContentEncryptionIV", buf, 16, &len, why, whylen) < 0 || len != 16 ||
+	    dock_text_member(ko, "PublicKeyId", 1, id, sizeof(id), why, whylen) < 0 ||
+	    sha_member(e, "plain_sha256", sha, why, whylen) < 0) {
+		dock_why(why, whylen, "clip %s member \"encryption\" must be {key_object: "
+			 "{EncryptedKey, ContentEncryptionIV (16 bytes), PublicKeyId}, plain_sha256}",
+			 m->clip_id);
+		return -EBADMSG;
+	}
+	m->encrypted = 1;
+	return 0;
+}
+
 static int decode_clip(json_t *c, struct dock_clip_meta *m, char *why, size_t whylen)
 {
 	static const char *const allowed[] = { "clip_id", "container", "start", "stop", "size",
-					       "sha256", "complete", NULL };
+					       "sha256", "complete", "encryption", NULL };
 	const char *key;
 	json_t *v;
 
@@ -303,7 +330,7 @@ static int decode_clip(json_t *c, struct dock_clip_meta *m, char *why, size_t wh
 	    sha_member(c, "sha256", m->sha256, why, whylen) < 0 ||
 	    bool_member(c, "complete", &m->complete, why, whylen) < 0)
 		return -EBADMSG;
-	return 0;
+	return check_encryption(json_object_get(c, "encryption"), m, why, whylen);
 }
 
 static int check_list(json_t *root, const char *name, size_t max, int bookmarks, char *why,
