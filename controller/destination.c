@@ -432,6 +432,17 @@ int destination_store(registry_t *r, const struct destination *d)
 		rc = registry_meta_set(r, META_FULL_STORE, "1");
 	if (rc == 0)
 		rc = registry_meta_set(r, META_DOC, d->document);
+	/* The public key alone, for the dock listener to hand to cameras: the
+	 * listener never reads the document with its secrets. */
+	if (rc == 0 && d->want_encryption) {
+		char *b64 = NULL;
+		rc = env_b64_encode(d->pubkey_der, d->pubkey_len, &b64) < 0 ? -ENOMEM : 0;
+		if (rc == 0)
+			rc = registry_meta_set(r, "destination_pubkey", b64);
+		if (rc == 0)
+			rc = registry_meta_set(r, "destination_pubkey_id", d->pubkey_id);
+		free(b64);
+	}
 	return rc;
 }
 

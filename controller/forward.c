@@ -1011,10 +1011,12 @@ static void wait_for_work(struct fwd *f, unsigned long seen, int ms)
 static void *worker(void *arg)
 {
 	struct fwd *f = arg;
-	struct session s;
+	struct session *sp = calloc(1, sizeof(*sp));   /* holds a destination: too big for a stack */
 	int have_session = 0;
 	time_t session_at = 0;
 
+	if (!sp)
+		return NULL;
 	while (!f->stopping) {
 		unsigned long seen;
 		struct rec_job j;
@@ -1024,43 +1026,44 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&f->lock);
 		/* A fresh session (auth, capabilities, system binding) every 10 minutes
 		 * and after any destination change. */
-		if (have_session && (time(NULL) - session_at > 600 || f->dest_version != s.version)) {
-			session_close(&s);
+		if (have_session && (time(NULL) - session_at > 600 || f->dest_version != sp->version)) {
+			session_close(sp);
 			have_session = 0;
 		}
 		if (!have_session) {
-			if (session_open(f, &s) < 0) {
+			if (session_open(f, sp) < 0) {
 				wait_for_work(f, seen, 2000);
 				continue;
 			}
 			have_session = 1;
 			session_at = time(NULL);
-			if (swift_auth(s.sw) != SWIFT_OK) {
+			if (swift_auth(sp->sw) != SWIFT_OK) {
 				alarm_set(f, "destination-unreachable", "cannot authenticate at the "
-					  "destination: %s", swift_last_error(s.sw));
-				session_close(&s);
+					  "destination: %s", swift_last_error(sp->sw));
+				session_close(sp);
 				have_session = 0;
 				wait_for_work(f, seen, 5000);
 				continue;
 			}
-			read_caps(&s);
-			if (check_system_id(&s) != 0) {
-				session_close(&s);
+			read_caps(sp);
+			if (check_system_id(sp) != 0) {
+				session_close(sp);
 				have_session = 0;
 				wait_for_work(f, seen, 10000);
 				continue;
 			}
-			sync_directory(&s);
+			sync_directory(sp);
 		}
 		if (!claim(f, &j)) {
 			wait_for_work(f, seen, 2000);
 			continue;
 		}
-		forward_recording(&s, &j);
+		forward_recording(sp, &j);
 		job_free(&j);
 	}
 	if (have_session)
-		session_close(&s);
+		session_close(sp);
+	free(sp);
 	return NULL;
 }
 
