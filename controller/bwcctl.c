@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "certs/certs.h"
-#include "controller/controller.h"
+#include "controller/bwcctl.h"
 #include "controller/destination.h"
 #include "shared/audit.h"
 #include "shared/passphrase.h"
@@ -24,19 +24,8 @@
 
 #define CA_YEARS 10
 
-struct cli {
-	struct ctl_config cfg;
-	registry_t *reg;
-	char audit_path[PATH_MAX];
-	const char *passphrase_file;
-	const char *system_name;
-	int json;
-	const char *camera_filter;
-	int allow_insecure;
-};
 
-static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int die(const char *fmt, ...)
+int die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -48,7 +37,7 @@ static int die(const char *fmt, ...)
 	return 1;
 }
 
-static void audit(struct cli *c, const char *event, const char *serial, const char *note)
+void bwcctl_audit(struct cli *c, const char *event, const char *serial, const char *note)
 {
 	json_t *d = json_pack("{ss}", "note", note);
 	int r = audit_append(c->audit_path, event, serial, d);
@@ -154,7 +143,7 @@ static int cmd_init(struct cli *c)
 	    registry_meta_set(c->reg, "system_name", c->system_name) < 0 ||
 	    registry_meta_set(c->reg, "system_id", id) < 0)
 		return die("cannot write the registry: %s", registry_errmsg(c->reg));
-	audit(c, "init", NULL, "system initialised");
+	bwcctl_audit(c, "init", NULL, "system initialised");
 	printf("system %s (\"%s\") initialised; master-key verifier stored (Argon2id)\n", id,
 	       c->system_name);
 	return 0;
@@ -201,7 +190,7 @@ static int cmd_enroll(struct cli *c, const char *serial)
 	rec.state = CAM_ADMITTED;
 	if (put_camera(c, &rec))
 		return 1;
-	audit(c, "admit", serial, "admitted by the administrator");
+	bwcctl_audit(c, "admit", serial, "admitted by the administrator");
 	printf("camera %s admitted: it is enrolled on its next dock\n", serial);
 	return 0;
 }
@@ -215,7 +204,7 @@ static int cmd_lost(struct cli *c, const char *serial)
 	rec.state = CAM_LOST;
 	if (put_camera(c, &rec))
 		return 1;
-	audit(c, "lost", serial, "reported lost by the administrator");
+	bwcctl_audit(c, "lost", serial, "reported lost by the administrator");
 	printf("camera %s marked lost: it is refused from now on and its return is reported\n",
 	       serial);
 	return 0;
@@ -239,7 +228,7 @@ static int check_master(struct cli *c, const char *serial)
 	if (now < next) {
 		char when[32];
 		util_time_iso(next, when, sizeof(when));
-		audit(c, "accept-throttled", serial, "passphrase attempt refused: too many wrong tries");
+		bwcctl_audit(c, "accept-throttled", serial, "passphrase attempt refused: too many wrong tries");
 		return die("too many wrong passphrases (%u): try again after %s", failures, when);
 	}
 	if (read_pass(c, "Master-key passphrase: ", pass, sizeof(pass), &len))
@@ -254,7 +243,7 @@ static int check_master(struct cli *c, const char *serial)
 	registry_meta_set(c->reg, "pp_failures", num);
 	snprintf(num, sizeof(num), "%lld", (long long)now);
 	registry_meta_set(c->reg, "pp_last_failure", num);
-	audit(c, "accept-failed", serial, "wrong master-key passphrase");
+	bwcctl_audit(c, "accept-failed", serial, "wrong master-key passphrase");
 	return die("wrong master-key passphrase; the attempt is recorded in the audit trail");
 }
 
@@ -277,7 +266,7 @@ static int cmd_accept(struct cli *c, const char *serial)
 	rec.state = CAM_ACCEPTED;
 	if (put_camera(c, &rec))
 		return 1;
-	audit(c, "accept", serial, "held camera re-accepted with the master-key passphrase");
+	bwcctl_audit(c, "accept", serial, "held camera re-accepted with the master-key passphrase");
 	printf("camera %s accepted: its certificate is renewed on its next dock\n", serial);
 	return 0;
 }
@@ -377,7 +366,7 @@ static int cmd_destination(struct cli *c, const char *verb, const char *file)
 				      sizeof(why)) < 0) {
 		r = die("connection file %s refused: %s", file, why);
 	} else {
-		audit(c, "destination-import", NULL, d->n_certs ? "content destination imported"
+		bwcctl_audit(c, "destination-import", NULL, d->n_certs ? "content destination imported"
 			  : "content destination imported: plain HTTP, allowed as insecure");
 		printf("destination \"%s\" (%s) imported%s\n", d->site_name, d->app_name,
 		       d->n_certs ? "" : "; WARNING: plain HTTP, no certificate");
@@ -422,7 +411,10 @@ static void usage(FILE *out)
 		"  audit show [--camera SERIAL] [--json]\n"
 		"  destination import FILE [--allow-insecure]\n"
 		"                              validate and store the EMS connection file\n"
-		"  destination show [--json]   the stored destination (secrets as \"(set)\")\n");
+		"  destination show [--json]   the stored destination (secrets as \"(set)\")\n"
+		"  user add USERID --name NAME | user rename USERID --name NAME | user disable USERID\n"
+		"  camera assign SERIAL USERID [--name DEVICE-NAME]\n"
+		"  forward status [--json]     recordings waiting, forwarded, not transferred; alarms\n");
 }
 
 static int dispatch(struct cli *c, int argc, char **argv)
@@ -446,6 +438,13 @@ static int dispatch(struct cli *c, int argc, char **argv)
 		return cmd_destination(c, a1, a2);
 	if (!strcmp(a0, "destination") && !strcmp(a1, "show") && argc == 2)
 		return cmd_destination(c, a1, NULL);
+	if (!strcmp(a0, "user") && a2 && argc == 3 &&
+	    (!strcmp(a1, "add") || !strcmp(a1, "rename") || !strcmp(a1, "disable")))
+		return cmd_user(c, a1, a2, c->name);
+	if (!strcmp(a0, "camera") && !strcmp(a1, "assign") && a2 && argc == 4)
+		return cmd_assign(c, a2, argv[3], c->name);
+	if (!strcmp(a0, "forward") && !strcmp(a1, "status") && argc == 2)
+		return cmd_forward_status(c);
 	if (!strcmp(a0, "audit") && !strcmp(a1, "verify") && argc == 2)
 		return cmd_audit_verify(c);
 	if (!strcmp(a0, "audit") && !strcmp(a1, "show") && argc == 2)
@@ -463,6 +462,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "camera", required_argument, NULL, 'C' },
 		{ "allow-insecure", no_argument, NULL, 'I' },
+		{ "name", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -479,6 +479,7 @@ int main(int argc, char **argv)
 		case 'j': c.json = 1; break;
 		case 'C': c.camera_filter = optarg; break;
 		case 'I': c.allow_insecure = 1; break;
+		case 'N': c.name = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
