@@ -58,6 +58,8 @@ struct fwd {
 	int wake_fd;
 	volatile sig_atomic_t stopping;
 	pthread_mutex_t lock;
+	pthread_mutex_t claim_lock;
+	pthread_mutex_t session_lock;     /* one session set-up (auth, binding) at a time */
 	pthread_cond_t cond;
 	unsigned long generation;     /* bumped on every wake */
 	/* destination snapshot, under lock */
@@ -906,8 +908,12 @@ static int claim(struct fwd *f, struct rec_job *j)
 	int rc, found = 0;
 
 	memset(j, 0, sizeof(*j));
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return -EBUSY;
+	/* The workers share one connection: one claim at a time. */
+	pthread_mutex_lock(&f->claim_lock);
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		pthread_mutex_unlock(&f->claim_lock);
+		return 0;
+	}
 	if (sqlite3_prepare_v2(db,
 		"SELECT r.serial, r.rid, r.meta, r.attempts FROM recordings r "
 		"WHERE r.forward_state = 'waiting' AND r.closed = 1 AND r.next_try <= ? "
@@ -929,6 +935,7 @@ static int claim(struct fwd *f, struct rec_job *j)
 		found = registry_exec(f->reg, "UPDATE recordings SET forward_state = 'forwarding' "
 				      "WHERE serial = ? AND rid = ?", "ss", j->serial, j->rid) == 0;
 	sqlite3_exec(db, found ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&f->claim_lock);
 	if (found && !(j->meta = json_loads(j->meta_json, 0, NULL))) {
 		registry_exec(f->reg, "UPDATE recordings SET forward_state = 'not-transferred', "
 			      "last_error = 'stored metadata unreadable' WHERE serial = ? AND rid = ?",
@@ -1020,6 +1027,7 @@ static void *worker(void *arg)
 	while (!f->stopping) {
 		unsigned long seen;
 		struct rec_job j;
+		int r;
 
 		pthread_mutex_lock(&f->lock);
 		seen = f->generation;
@@ -1046,13 +1054,17 @@ static void *worker(void *arg)
 				continue;
 			}
 			read_caps(sp);
-			if (check_system_id(sp) != 0) {
+			pthread_mutex_lock(&f->session_lock);
+			r = check_system_id(sp);
+			if (r == 0)
+				sync_directory(sp);
+			pthread_mutex_unlock(&f->session_lock);
+			if (r != 0) {
 				session_close(sp);
 				have_session = 0;
 				wait_for_work(f, seen, 10000);
 				continue;
 			}
-			sync_directory(sp);
 		}
 		if (!claim(f, &j)) {
 			wait_for_work(f, seen, 2000);
@@ -1116,6 +1128,8 @@ static void forward_main(struct fwd *f)
 	registry_exec(f->reg, "UPDATE recordings SET forward_state = 'waiting' "
 		      "WHERE forward_state = 'forwarding'", "");
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_mutex_init(&f->claim_lock, NULL);
+	pthread_mutex_init(&f->session_lock, NULL);
 	pthread_cond_init(&f->cond, NULL);
 	if (dest_refresh(f) < 0)
 		log_info("forward: no destination configured yet (bwcctl destination import FILE); "
