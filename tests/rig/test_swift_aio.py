@@ -7,7 +7,6 @@ import hashlib
 import http.client
 import json
 import os
-import shlex
 import shutil
 import ssl
 import subprocess
@@ -17,48 +16,28 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import rigtest
+
 AIO = Path(__file__).resolve().parent / "swift" / "swift-aio"
-SKIP = 77
 OBJECT_BYTES = 20 * 1024 * 1024
-
-
-class Abort(Exception):
-    pass
+Abort = rigtest.Abort
 
 
 class T:
+    """Counted checks and command runs of the rig harness, without a rig."""
+    check = rigtest.RigTest.check
+    require = rigtest.RigTest.require
+    sh = rigtest.RigTest.sh
+
     def __init__(self):
         self.passed = self.failed = 0
 
-    def check(self, label, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok: %s" % label, flush=True)
-        else:
-            self.failed += 1
-            print("FAIL: %s%s" % (label, (" (%s)" % detail) if detail else ""), flush=True)
-        return bool(ok)
 
-    def require(self, label, ok, detail=""):
-        if not self.check(label, ok, detail):
-            raise Abort(label)
+RUNNER = T()
 
 
 def sh(argv, timeout=300, quiet=False):
-    if not quiet:
-        print("$ %s" % " ".join(shlex.quote(str(a)) for a in argv), flush=True)
-    try:
-        p = subprocess.run([str(a) for a in argv], text=True, timeout=timeout,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except subprocess.TimeoutExpired as e:
-        print("  (killed after %d s)" % timeout, flush=True)
-        return subprocess.CompletedProcess(e.cmd, 124, "", "")
-    if not quiet:
-        for line in (p.stdout + p.stderr).splitlines():
-            print("  " + line)
-        if p.returncode:
-            print("  (exit %d)" % p.returncode, flush=True)
-    return p
+    return RUNNER.sh(argv, timeout=timeout, quiet=quiet)
 
 
 def aio(verb, d, *extra, quiet=False):
@@ -230,8 +209,8 @@ def show_logs(d):
 def main():
     if os.geteuid() != 0:
         print("test_swift_aio: needs root (installs packages, runs servers as root): skipped")
-        return SKIP
-    t = T()
+        return rigtest.SKIP
+    t = RUNNER
     tmp = Path(tempfile.mkdtemp(prefix="bwc-swift-aio-"))
     dirs = [tmp / "http", tmp / "https"]
     try:
