@@ -282,7 +282,7 @@ static int check_encryption(json_t *e, struct dock_clip_meta *m, char *why, size
 	if (!json_is_object(e) || json_object_size(e) != 2 || !json_is_object(ko) ||
 	    json_object_size(ko) != 3 ||
 	    dock_b64_member(ko, "EncryptedKey", buf, 512, &len, why, whylen) < 0 ||
-	    dock_b64_member(ko, "ContentEncryptionIV", buf, 16, &len, why, whylen) < 0 || len != 16 ||
+	    dock_b64_member(ko, "ContentEncryptionIV", buf, 32, &len, why, whylen) < 0 || len != 16 ||
 	    dock_text_member(ko, "PublicKeyId", 1, id, sizeof(id), why, whylen) < 0 ||
 	    sha_member(e, "plain_sha256", sha, why, whylen) < 0) {
 		dock_why(why, whylen, "clip %s member \"encryption\" must be {key_object: "
