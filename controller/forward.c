@@ -1066,7 +1066,10 @@ static void *worker(void *arg)
 				continue;
 			}
 		}
-		if (!claim(f, &j)) {
+		pthread_mutex_lock(&f->session_lock);
+		sync_directory(sp);   /* users and devices the administrator changed */
+		pthread_mutex_unlock(&f->session_lock);
+		if (claim(f, &j) <= 0) {
 			wait_for_work(f, seen, 2000);
 			continue;
 		}
