@@ -70,6 +70,53 @@ static const char schema[] =
 	" serial TEXT PRIMARY KEY NOT NULL, bytes_total INTEGER NOT NULL, bytes_done INTEGER NOT NULL,"
 	" started INTEGER NOT NULL, updated INTEGER NOT NULL);";
 
+/* Columns added after the first schema: a registry made by an older controller
+ * gets them (with their defaults) when it is opened. */
+static const struct {
+	const char *table, *column, *decl;
+} added_columns[] = {
+	{ "recordings", "closed", "INTEGER NOT NULL DEFAULT 0" },
+	{ "recordings", "forward_state", "TEXT NOT NULL DEFAULT 'waiting' CHECK (forward_state IN "
+					 "('waiting','forwarding','complete','not-transferred'))" },
+	{ "recordings", "container", "TEXT" },
+	{ "recordings", "attempts", "INTEGER NOT NULL DEFAULT 0" },
+	{ "recordings", "next_try", "INTEGER NOT NULL DEFAULT 0" },
+	{ "recordings", "last_error", "TEXT" },
+	{ "recordings", "forwarded_at", "INTEGER" },
+};
+
+static int has_column(sqlite3 *db, const char *table, const char *column)
+{
+	char sql[128];
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+
+	snprintf(sql, sizeof(sql), "PRAGMA table_info(%s)", table);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		found |= strcmp((const char *)sqlite3_column_text(st, 1), column) == 0;
+	sqlite3_finalize(st);
+	return found;
+}
+
+static int upgrade(sqlite3 *db)
+{
+	for (size_t i = 0; i < sizeof(added_columns) / sizeof(added_columns[0]); i++) {
+		char sql[512];
+		int h = has_column(db, added_columns[i].table, added_columns[i].column);
+		if (h < 0)
+			return SQLITE_ERROR;
+		if (h)
+			continue;
+		snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s %s", added_columns[i].table,
+			 added_columns[i].column, added_columns[i].decl);
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			return SQLITE_ERROR;
+	}
+	return SQLITE_OK;
+}
+
 int registry_open(const char *path, registry_t **ret)
 {
 	registry_t *r = calloc(1, sizeof(*r));
@@ -83,6 +130,8 @@ int registry_open(const char *path, registry_t **ret)
 		rc = sqlite3_busy_timeout(r->db, 5000);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(r->db, schema, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = upgrade(r->db);
 	if (rc != SQLITE_OK) {
 		registry_close(r);
 		return -EIO;
