@@ -4,6 +4,7 @@
 #include <wolfssl/wolfcrypt/random.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
+#include "shared/bulkhash.h"
 #include "shared/envelope.h"
 
 #include "bwc/store.h"
@@ -757,41 +758,7 @@ int store_clip_begin(store_t *s, struct store_recording *r, const char *containe
 /* SHA-256 and size of everything in fd. */
 static int hash_fd(int fd, uint64_t *ret_size, uint8_t out[32])
 {
-	enum { CHUNK = 1 << 20 };
-	wc_Sha256 sha;
-	uint8_t *buf = malloc(CHUNK);
-	uint64_t total = 0;
-	int e = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	if (wc_InitSha256(&sha) != 0) {
-		free(buf);
-		return -EIO;
-	}
-	for (;;) {
-		ssize_t n = pread(fd, buf, CHUNK, (off_t)total);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			e = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		if (wc_Sha256Update(&sha, buf, (word32)n) != 0) {
-			e = -EIO;
-			break;
-		}
-		total += (uint64_t)n;
-	}
-	if (e == 0 && wc_Sha256Final(&sha, out) != 0)
-		e = -EIO;
-	wc_Sha256Free(&sha);
-	free(buf);
-	if (e == 0)
-		*ret_size = total;
-	return e;
+	return bulkhash_fd(fd, UINT64_MAX, out, NULL, ret_size);
 }
 
 /* Adds clip c to recording id on disk (under the store lock). */

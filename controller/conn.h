@@ -4,9 +4,9 @@
 #define BWC_CONN_H
 
 #include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/sha256.h>
 
 #include "controller/listener.h"
+#include "shared/bulkhash.h"
 
 #define READ_CHUNK 16384
 #define MAX_PENDING_IN (256 * 1024)   /* ciphertext buffered: reading pauses above this */
@@ -28,7 +28,7 @@ struct offload_io {
 	int fd;                         /* staged .part file, -1 if none */
 	char fd_key[DOCK_ID_LEN + DOCK_CLIP_ID_LEN + 2]; /* rid/cid of fd and sha */
 	char path[PATH_MAX];
-	wc_Sha256 sha;                  /* running hash of the staged bytes */
+	bulkhash_t *sha;                /* running SHA-256 of the staged bytes */
 	uint64_t hashed;                /* bytes covered by sha; UINT64_MAX = invalid */
 	int io_error;                   /* errno of a failed disk operation */
 	/* results of jobs */

@@ -39,6 +39,7 @@
 #include "controller/swift.h"
 #include "dock-protocol/dock.h"
 #include "shared/audit.h"
+#include "shared/bulkhash.h"
 #include "shared/envelope.h"
 #include "shared/log.h"
 #include "shared/util.h"
@@ -146,37 +147,17 @@ static void hex(const uint8_t *in, size_t len, char *out)
 /* MD5 and SHA-256 of a file in one pass. */
 static int hash_file(const char *path, char md5_hex[33], char sha_hex[65], uint64_t *ret_size)
 {
-	uint8_t *buf = malloc(BLOCK), md5[16], sha[32];
-	uint64_t size = 0;
-	wc_Md5 m;
-	wc_Sha256 s;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+	uint8_t md5[16], sha[32];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
 
-	if (fd < 0 || !buf) {
-		r = fd < 0 ? -errno : -ENOMEM;
-		goto out;
+	if (fd < 0)
+		return -errno;
+	r = bulkhash_fd(fd, UINT64_MAX, sha, md5, ret_size);
+	close(fd);
+	if (r == 0) {
+		hex(md5, 16, md5_hex);
+		hex(sha, 32, sha_hex);
 	}
-	wc_InitMd5(&m);
-	wc_InitSha256(&s);
-	while ((n = read(fd, buf, BLOCK)) > 0) {
-		wc_Md5Update(&m, buf, (word32)n);
-		wc_Sha256Update(&s, buf, (word32)n);
-		size += (uint64_t)n;
-	}
-	if (n < 0) {
-		r = -errno;
-		goto out;
-	}
-	wc_Md5Final(&m, md5);
-	wc_Sha256Final(&s, sha);
-	hex(md5, 16, md5_hex);
-	hex(sha, 32, sha_hex);
-	*ret_size = size;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
 	return r;
 }
 

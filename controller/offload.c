@@ -72,6 +72,8 @@ static void io_close_file(struct offload_io *io)
 	io->fd = -1;
 	io->fd_key[0] = 0;
 	io->hashed = UINT64_MAX;
+	bulkhash_free(io->sha);
+	io->sha = NULL;
 }
 
 void offload_free(struct conn *c)
@@ -277,22 +279,26 @@ static int hash_prefix(struct offload_io *io, uint64_t upto)
 {
 	uint8_t *blk;
 	uint64_t pos = 0;
+	int r;
 
-	if (io->hashed == upto)
+	if (io->hashed == upto && io->sha)
 		return 0;
+	bulkhash_free(io->sha);
+	io->sha = NULL;
+	io->hashed = UINT64_MAX;
+	if ((r = bulkhash_new(BULK_SHA256, &io->sha)) < 0)
+		return r;
 	blk = malloc(HASH_BLOCK);
 	if (!blk)
 		return -ENOMEM;
-	wc_InitSha256(&io->sha);
 	while (pos < upto) {
 		size_t want = upto - pos > HASH_BLOCK ? HASH_BLOCK : (size_t)(upto - pos);
 		ssize_t n = pread(io->fd, blk, want, (off_t)pos);
 		if (n <= 0) {
 			free(blk);
-			io->hashed = UINT64_MAX;
 			return n < 0 ? -errno : -EIO;
 		}
-		wc_Sha256Update(&io->sha, blk, (word32)n);
+		bulkhash_update(io->sha, blk, (size_t)n);
 		pos += (uint64_t)n;
 	}
 	free(blk);
@@ -325,8 +331,8 @@ static int write_buffered(struct conn *c)
 			return n < 0 ? -errno : -EIO;
 		done += (size_t)n;
 	}
-	if (io->hashed == at)
-		wc_Sha256Update(&io->sha, io->buf, (word32)io->buf_len);
+	if (io->hashed == at && bulkhash_update(io->sha, io->buf, io->buf_len) < 0)
+		io->hashed = UINT64_MAX - 1;
 	io->hashed = io->hashed == at ? at + io->buf_len : UINT64_MAX;
 	io->written += io->buf_len;
 	io->buf_len = 0;
@@ -508,7 +514,6 @@ static void commit_work(struct conn *c)
 	struct offload_io *io = &c->io;
 	struct clip_rec *rec = calloc(1, sizeof(*rec));
 	uint8_t sha[32];
-	wc_Sha256 copy;
 	char hex[65];
 	int r;
 
@@ -521,7 +526,7 @@ static void commit_work(struct conn *c)
 		r = open_staged(c);
 	if (r == 0)
 		r = hash_prefix(io, rec->offset);
-	if (r == 0 && (wc_Sha256Copy(&io->sha, &copy) != 0 || wc_Sha256Final(&copy, sha) != 0))
+	if (r == 0 && bulkhash_peek(io->sha, sha) < 0)
 		r = -EIO;
 	if (r < 0) {
 		log_error("commit of %s %s/%s: %s", c->peer_info.serial, io->rid, io->cid, strerror(-r));
