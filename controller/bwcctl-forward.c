@@ -80,14 +80,12 @@ int cmd_user(struct cli *c, const char *verb, const char *user_id, const char *a
 
 int cmd_assign(struct cli *c, const char *serial, const char *user_id, const char *name)
 {
-	struct camera_rec rec;
 	char note[200];
 	int r;
 
+	/* A camera may be assigned before its first dock. */
 	if (certs_check_serial(serial) != 0)
 		return die("\"%s\" is not a camera serial number", serial);
-	if (registry_get(c->reg, serial, &rec) != 0)
-		return die("no camera %s in this system", serial);
 	r = registry_exec(c->reg, "INSERT INTO assignments (serial, user_uuid, name) SELECT ?, uuid, ? "
 			  "FROM users WHERE user_id = ? AND active = 1 ON CONFLICT (serial) DO UPDATE "
 			  "SET user_uuid = excluded.user_uuid, name = excluded.name, synced = 0",

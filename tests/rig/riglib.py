@@ -483,7 +483,7 @@ class Rig:
         self.dir.mkdir(parents=True, exist_ok=True)
 
     # ---- verbs -----------------------------------------------------------
-    def up(self, cameras, manual_enrol=False):
+    def up(self, cameras, manual_enrol=False, ems=True, encrypt=False):
         if cameras < 1 or cameras > 99:
             raise RigError("--cameras must be between 1 and 99")
         self.check_prerequisites()
@@ -493,6 +493,7 @@ class Rig:
                            "--state %s` first" % (self.dir, ", ".join(ours) or "-", self.dir))
         self.prepare_dir()
         self.write_meta({"up": True, "cameras": cameras, "manual_enrol": manual_enrol,
+                         "ems": ems, "encrypt": encrypt,
                          "prefix": self.prefix, "build": str(self.build),
                          "created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
         self.set_clock(0)
@@ -508,6 +509,9 @@ class Rig:
             procs = [(h, self.start(h)) for h in procs]
             for h, p in procs:
                 self.wait_started(h, p, timeout=5.0)
+            if ems:
+                import emslib
+                emslib.up(self, cameras, encrypt)
         except RigError as e:
             raise RigError("%s\nup failed halfway; clean up with `bwc-rig down --state %s`"
                            % (e, self.dir))
@@ -577,6 +581,9 @@ class Rig:
             hosts = [self.host("controller"), self.host("rogue")]
             hosts += [self.host("cam%d" % i) for i in range(1, self.cameras() + 1)]
             self.stop(hosts, quiet_if_stopped=True)
+            import emslib
+            if self.ns("ctl") in netns_list():
+                emslib.stop(self)
         ours = [n for n in netns_list() if n.startswith(self.prefix + "-")]
         # cameras and controllers first, the bridge last
         ours.sort(key=lambda n: n.endswith("-dock"))
@@ -619,6 +626,9 @@ class Rig:
                "rogue": None,
                "clock": {"offset_days": self.clock() / 86400, "offset_seconds": self.clock(),
                          "now": self.now().isoformat(timespec="seconds")}}
+        if meta.get("ems"):
+            import emslib
+            out["destination"] = emslib.status(self)
         rogue = self.host("rogue")
         if self.ns("rogue") in netns_list() or self.pid_of("rogue"):
             out["rogue"] = self.controller_status(rogue, read_json(rogue.status) or {})
