@@ -123,3 +123,181 @@ def status(rig):
             "container_count": None if names is None else
             len([n for n in names if n not in ("System", "Users", "Devices")]),
             "namespace": rig.ns("ctl")}
+
+
+# ---- helpers of the forwarding tests (read the destination from the controller's namespace) ----
+
+# Runs in the controller's namespace: argv[1] is a JSON request {auth_url, user, key, ca_file,
+# op, ...}; prints a JSON answer. Metadata values are URL-decoded.
+_SWIFTQ = r'''
+import hashlib, json, ssl, sys, urllib.parse as up, urllib.request as u
+q = json.loads(sys.argv[1])
+ctx = ssl.create_default_context(cafile=q["ca_file"]) if q.get("ca_file") else None
+def req(url, method="GET", headers=None):
+    r = u.Request(url, method=method, headers=headers or {})
+    return u.urlopen(r, context=ctx, timeout=30)
+r = req(q["auth_url"], headers={"X-Auth-User": q["user"], "X-Auth-Key": q["key"]})
+tok, base = r.headers["X-Auth-Token"], r.headers["X-Storage-Url"]
+H = {"X-Auth-Token": tok}
+def q_(s):
+    return up.quote(s, safe="")
+def hdrs(resp):
+    return {k.lower(): up.unquote(v) if k.lower().startswith(("x-container-meta-",
+            "x-object-meta-")) else v for k, v in resp.headers.items()}
+def listing(url):
+    out, marker = [], ""
+    while True:
+        r = req(url + "?format=json" + ("&marker=" + q_(marker) if marker else ""), headers=H)
+        page = json.load(r)
+        if not page:
+            return out
+        out += page
+        marker = page[-1]["name"]
+op = q["op"]
+if op == "inventory":
+    inv = {}
+    for c in listing(base):
+        name = c["name"]
+        cu = base + "/" + q_(name)
+        objs = {}
+        for o in listing(cu):
+            objs[o["name"]] = {"bytes": o["bytes"], "hash": o["hash"],
+                               "headers": hdrs(req(cu + "/" + q_(o["name"]), "HEAD", H))}
+        inv[name] = {"headers": hdrs(req(cu, "HEAD", H)), "objects": objs}
+    print(json.dumps(inv))
+elif op == "download":
+    r = req(base + "/" + q_(q["container"]) + "/" + q_(q["object"]), headers=H)
+    md5, sha, n = hashlib.md5(), hashlib.sha256(), 0
+    with open(q["path"], "wb") as f:
+        while True:
+            b = r.read(1 << 20)
+            if not b:
+                break
+            md5.update(b); sha.update(b); f.write(b); n += len(b)
+    print(json.dumps({"etag": r.headers.get("Etag", "").strip('"'), "md5": md5.hexdigest(),
+                      "sha256": sha.hexdigest(), "size": n, "headers": hdrs(r)}))
+'''
+
+
+def swift_query(rig, op, cred=None, **args):
+    """One request batch to the destination (the rig's Swift unless cred is given:
+    {auth_url, user, key, ca_file}), run in the controller's namespace; JSON or None."""
+    cred = cred or credentials(rig)
+    if not cred:
+        return None
+    q = dict(auth_url=cred["auth_url"], user=cred["user"], key=cred["key"],
+             ca_file=cred.get("ca_file"), op=op, **args)
+    p = in_ctl(rig, ["/usr/bin/python3", "-c", _SWIFTQ, json.dumps(q)], check=False)
+    if p.returncode != 0:
+        say("swift_query %s failed: %s" % (op, (p.stdout or "")[-600:]))
+        return None
+    try:
+        return json.loads(p.stdout)
+    except ValueError:
+        return None
+
+
+def inventory(rig, cred=None):
+    """{container: {"headers": {...}, "objects": {name: {bytes, hash, headers}}}} or None."""
+    return swift_query(rig, "inventory", cred)
+
+
+def download(rig, container, obj, path, cred=None):
+    """Downloads an object to path: {etag, md5, sha256, size, headers} or None."""
+    return swift_query(rig, "download", cred, container=container, object=obj, path=str(path))
+
+
+def recording_containers(inv):
+    """The containers of recordings (not System, Users, Devices)."""
+    return {k: v for k, v in (inv or {}).items() if k not in ("System", "Users", "Devices")}
+
+
+def proxy_requests(rig):
+    """The rig Swift proxy's access log as [{method, path (decoded), status, start, end}]."""
+    out = []
+    try:
+        lines = (ems_dir(rig) / "log" / "proxy-server.log").read_text(errors="replace").splitlines()
+    except OSError:
+        return out
+    import urllib.parse
+    for line in lines:
+        f = line.split()
+        # proxy-server: client remote date METHOD path proto status ... start end policy
+        if len(f) < 20 or not f[0].startswith("proxy-server") or f[4] not in (
+                "GET", "HEAD", "PUT", "POST", "DELETE"):
+            continue
+        try:
+            out.append({"method": f[4], "path": urllib.parse.unquote(f[5]), "status": int(f[7]),
+                        "start": float(f[-3]), "end": float(f[-2])})
+        except (ValueError, IndexError):
+            continue
+    return out
+
+
+def restart_and_reimport(rig, encrypt=False):
+    """Starts the rig's Swift again (new port and key at every start) and imports the
+    connection file that describes it now (the same WantEncryption and FullStoreAndReadSupport)."""
+    start(rig)
+    path = connection_file(rig, encrypt)
+    bwcctl(rig, "destination", "import", path)
+    say("EMS: connection file %s imported again" % path)
+
+
+def forward_status(t):
+    """`bwcctl forward status --json` of the test t's rig: {"recordings": [...], "alarms": [...]}."""
+    p = t.bwcctl("forward", "status", "--json", quiet=True)
+    try:
+        doc = json.loads(p.stdout)
+        return doc if isinstance(doc, dict) else {}
+    except ValueError:
+        return {}
+
+
+def forward_states(t):
+    """{recording id: forward state}."""
+    return {r.get("recording"): r.get("state") for r in forward_status(t).get("recordings", [])}
+
+
+def alarm_names(t):
+    return {a.get("name") for a in forward_status(t).get("alarms", [])}
+
+
+def wait_forwarded(t, rids, timeout, state="complete"):
+    """Waits until every recording of rids has the forward state; returns the last states."""
+    last = {}
+
+    def done():
+        last.clear()
+        last.update(forward_states(t))
+        return all(last.get(r) == state for r in rids)
+    t.wait_for(done, timeout, poll=0.5)
+    return last
+
+
+def user_uuid(rig, user_id):
+    """The UUID the controller gave a user (from its registry), or None."""
+    import sqlite3
+    db = rig.dir / "controller" / "state" / "registry.db"
+    try:
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=5)
+        try:
+            row = con.execute("SELECT uuid FROM users WHERE user_id = ?", (user_id,)).fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
+
+
+def compact_time(iso, fmt):
+    """'2026-11-23T16:40:37Z' in the API's name formats ('%Y%m%dT%H%M%SZ', '%Y%m%d_%H%M%S')."""
+    from datetime import datetime
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").strftime(fmt)
+
+
+def container_name(uuid, serial, trigger_on_iso):
+    return "%s_%s_%s" % (uuid, serial, compact_time(trigger_on_iso, "%Y%m%dT%H%M%SZ"))
+
+
+def object_name(start_iso, rid, ext):
+    return "%s_%s.%s" % (compact_time(start_iso, "%Y%m%d_%H%M%S"), rid[:8], ext)
