@@ -14,7 +14,7 @@ CHUNK = 4 * ol.MIB   # the camera's default [dock] chunk_kib
 
 
 def body(t):
-    t.up(1)
+    t.up(1, "--no-ems")   # offload into staging only: no forwarder destination empties it
     rid, clips = ol.record(t, 1, 2, SIZE)
     t.require("a 400 MiB recording on cam1", rid and clips.get("0001", (0,))[0] == SIZE, clips)
     key = ("RIG00001", rid, "0001")
