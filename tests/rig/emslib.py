@@ -301,3 +301,105 @@ def container_name(uuid, serial, trigger_on_iso):
 
 def object_name(start_iso, rid, ext):
     return "%s_%s.%s" % (compact_time(start_iso, "%Y%m%d_%H%M%S"), rid[:8], ext)
+
+
+# ---- ems_fault.py: a misbehaving destination in the controller's namespace ----
+
+EMS_FAULT = Path(__file__).resolve().parent / "ems_fault.py"
+FAULT_PORT = 9443
+
+
+def fault_start(rig, d, mode, *extra, port=FAULT_PORT, timeout=20):
+    """Starts ems_fault.py (mode, extra args) in the controller's namespace with state in d;
+    returns (Popen, ready.json) once it listens. A restart on the same d keeps its
+    certificate, store and token, so the imported connection file stays valid."""
+    import time
+    d = Path(d)
+    d.mkdir(parents=True, exist_ok=True)
+    try:
+        (d / "ready.json").unlink()
+    except FileNotFoundError:
+        pass
+    log = open(d / "server.log", "ab")
+    try:
+        proc = subprocess.Popen(["ip", "netns", "exec", rig.ns("ctl"), "/usr/bin/python3",
+                                 str(EMS_FAULT), "--dir", str(d), "--port", str(port),
+                                 "--mode", mode] + [str(a) for a in extra],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    finally:
+        log.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready = read_json(d / "ready.json")
+        if ready and ready.get("pid") == proc.pid:
+            say("EMS: ems_fault.py mode %s on port %d (pid %d)" % (mode, ready["port"], proc.pid))
+            return proc, ready
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise RigError("ems_fault.py did not start:\n%s" % (d / "server.log").read_text())
+
+
+def fault_stop(proc):
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def fault_connection_file(rig, d, full_store=False, encrypt=False, path=None):
+    """A connection file for the ems_fault.py server of d (its certificate pinned)."""
+    ready = read_json(Path(d) / "ready.json")
+    doc = {"ConnectionFileVersion": "1.0", "SiteName": "Fault EMS",
+           "ApplicationName": "ems_fault.py", "ApplicationVersion": "1",
+           "ContentDestinationAsNTPServer": False,
+           "AuthenticationTokenURI": [ready["auth_url"]],
+           "HTTPSCertificate": [base64.b64encode(Path(ready["cert"]).read_bytes()).decode()],
+           "BlobAPIKey": ready["key"], "BlobAPIUserName": ready["user"], "ContainerType": "mkv",
+           "FullStoreAndReadSupport": bool(full_store), "WantEncryption": bool(encrypt)}
+    if encrypt:
+        _, pub = keypair(rig)
+        doc["PublicKey"] = base64.b64encode(pub.read_bytes()).decode()
+        doc["PublicKeyId"] = "rig-ems-key-1"
+    path = Path(path or Path(d) / "connection.json")
+    path.write_text(json.dumps(doc, indent=1))
+    path.chmod(0o600)
+    return path
+
+
+def fault_requests(d):
+    """ems_fault.py's request log: a list of dicts."""
+    out = []
+    try:
+        with open(Path(d) / "requests.jsonl") as f:
+            for line in f:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
+    except OSError:
+        pass
+    return out
+
+
+def fault_store(d):
+    """{container: {"meta": {...}, "objects": {name: bytes}}} of what ems_fault.py stored."""
+    import urllib.parse
+    out = {}
+    store = Path(d) / "store"
+    if not store.is_dir():
+        return out
+    for cd in store.iterdir():
+        if not cd.is_dir():
+            continue
+        name = urllib.parse.unquote(cd.name)
+        meta = read_json(store / (cd.name + ".container.json")) or {}
+        objs = {urllib.parse.unquote(p.name): p.stat().st_size for p in cd.iterdir()
+                if p.is_file()}
+        out[name] = {"meta": meta, "objects": objs}
+    return out
