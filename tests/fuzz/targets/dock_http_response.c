@@ -1,0 +1,9 @@
+/* dock_http_response.c - libFuzzer target: HTTP/1.1 responses as the dock protocol
+ * frames them (dock_http_feed), split, byte by byte and streamed. */
+#include "tests/fuzz/dock_http.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fz_dock_http(DOCK_HTTP_RESPONSE, data, size);
+	return 0;
+}
