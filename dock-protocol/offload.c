@@ -150,7 +150,8 @@ static int time_text(const char *s)
 	if (!s || strlen(s) != 20)
 		return -1;
 	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return end && *end == 0 ? 0 : -1;
+	/* 1970..9999: times we can format back the same way. */
+	return end && *end == 0 && tm.tm_year >= 70 && tm.tm_year <= 9999 - 1900 ? 0 : -1;
 }
 
 static int time_member(json_t *o, const char *key, int nullable, time_t *ret, char *why,

@@ -174,7 +174,9 @@ int util_time_parse_iso(const char *s, time_t *ret)
 	struct tm tm = { 0 };
 	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
 
-	if (!end || *end)
+	/* 1970..9999: what the four-digit format can say back, and no time
+	 * before the epoch (negative time_t) reaches the callers. */
+	if (!end || *end || tm.tm_year < 70 || tm.tm_year > 9999 - 1900)
 		return -EINVAL;
 	*ret = timegm(&tm);
 	return 0;
