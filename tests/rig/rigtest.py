@@ -153,7 +153,7 @@ class RigTest:
             print("ok: %s" % label, flush=True)
         else:
             self.failed += 1
-            print("FAIL: %s%s" % (label, (" (%s)" % detail) if detail else ""), flush=True)
+            print("FAIL: %s%s" % (label, (" (%s)" % (detail,)) if detail else ""), flush=True)
         return bool(ok)
 
     def require(self, label, ok, detail=""):

@@ -3,6 +3,7 @@
 # durably; the camera stops cleanly and keeps the clip; docked again it resumes at the
 # durable offset and completes, re-sending at most one chunk.
 
+import json
 import re
 import time
 
@@ -32,10 +33,16 @@ def body(t):
     t.require("the controller's durable offset reaches 10-80 %% of the clip (%s)"
               % (durable and "%.0f %%" % (100.0 * durable / SIZE)), durable, seen[-5:])
     t.dock(1, False)
-    t.check("the camera stops the transfer cleanly on undock",
-            ol.wait_log(t, "cam1", r"stopped \(undocked\)", mark, 30) is not None,
+    undocked_at = time.monotonic()
+    # the transfer stops on the undock itself ("stopped (undocked)") or, when the undock
+    # came while the camera waited for a chunk's answer, at its I/O timeout ("no answer")
+    stop = ol.wait_log(t, "cam1", r"transfer to \S+ stopped \(undocked\)|no answer from \S+ "
+                       r"to /v1/recordings/", mark, 30)
+    t.check("the camera stops the transfer (%s)" % (stop and stop.group(0)[:40]), stop,
             t.log_since("cam1", mark)[-600:])
     t.check("the camera logs \"undocked\"", ol.wait_log(t, "cam1", r"info: undocked", mark, 30))
+    print("the camera noticed the undock after %.1f s" % (time.monotonic() - undocked_at),
+          flush=True)
     t.wait_for(lambda: ol.offload_state(t, 1).get("result") == "undocked", 10)
     first = ol.offload_state(t, 1)
     t.check("camera status: offload result undocked, the clip still pending",
@@ -62,8 +69,10 @@ def body(t):
             at == after_undock)
     second = ol.offload_state(t, 1)
     sent = (first.get("bytes_sent") or 0) + (second.get("bytes_sent") or 0)
+    # bytes_sent counts acknowledged chunks: one durable but unanswered chunk is missing
     t.check("camera bytes_sent over both docks %d <= size + one chunk (%d)"
-            % (sent, SIZE + CHUNK), SIZE <= sent <= SIZE + CHUNK, (first, second))
+            % (sent, SIZE + CHUNK), SIZE - CHUNK <= sent <= SIZE + CHUNK,
+            json.dumps([first, second]))
     wire = ol.app_bytes_in(t, "RIG00001", ctl_mark)
     # app_bytes_in counts HTTP heads and JSON too: allow 64 KiB of them
     t.check("controller received %d application bytes over both docks <= size + one chunk "
