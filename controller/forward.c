@@ -619,6 +619,7 @@ static int upload_clip(struct session *s, struct rec_job *j, const char *contain
 	}
 	mb_add(&b, "CipherSha256", "%s", csha);
 	mb_add(&b, "PublicKeyId", "%s", s->d.pubkey_id);
+	mb_add(&b, "EncryptedBy", "controller");
 	{
 		struct stat st;
 		r = stat(tmp, &st) < 0 ? SWIFT_E_LOCAL

@@ -327,7 +327,12 @@ class Rig:
         pid = self.running(h)
         if not pid:
             raise RigError("%s is not running" % h.name)
-        os.kill(pid, sig)
+        # The daemon leads its own session: a crash takes its children with it
+        # (the controller's CA and forwarder processes), as a power cut would.
+        try:
+            os.killpg(pid, sig) if os.getpgid(pid) == pid else os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         while sig == signal.SIGKILL and proc_alive(pid, h.argv[0]) and time.monotonic() < deadline:
             time.sleep(0.01)
