@@ -37,6 +37,9 @@ ra_interval_ms = {ra_interval_ms}
 manufacturer_root = {root}
 lifetime_days = 28
 grace_days = 56
+[limits]
+# a dock link that goes down takes the camera's FIN with it: notice in 15 s
+idle_timeout_ms = 15000
 """
 
 CAMERA_CONF = """\
