@@ -239,9 +239,12 @@ static void offload_loop(struct bwc *b, const struct in6_addr *addr)
 
 	memset(&b->off, 0, sizeof(b->off));
 	for (;;) {
+		uint64_t before = b->off.bytes_sent + b->off.clips_receipted;
 		enum offload_result r = offload_session(b, addr);
 		if (r == OFFLOAD_DONE || r == OFFLOAD_UNDOCKED || r == OFFLOAD_REFUSED || stopping)
 			return;
+		if (b->off.bytes_sent + b->off.clips_receipted > before)
+			backoff_ms = 1000;   /* progress: the controller is back, retry soon */
 		if (doclink_wait(&b->link, 0, backoff_ms) == 0)
 			return;
 		backoff_ms = backoff_ms * 2 > 10000 ? 10000 : backoff_ms * 2;

@@ -103,7 +103,12 @@ struct uplink {
 	char peer[80];
 	uint8_t server_der[DOCK_MAX_DER];
 	size_t server_len;
+	int io_timeout_ms;
+	int (*keep_going)(void *);    /* asked while waiting for answers (NULL: never stop) */
+	void *keep_going_ud;
 };
+
+#define UPLINK_TICK_MS 1000
 
 int uplink_connect(struct uplink *u, struct bwc_identity *id, const struct in6_addr *addr,
 		   char *why, size_t whylen);

@@ -300,6 +300,9 @@ enum offload_result offload_all(struct bwc_identity *id, store_t *store, struct 
 {
 	struct session s = { .id = id, .store = store, .link = link, .u = u, .stats = stats,
 			     .chunk = chunk };
+
+	u->keep_going = still_docked;
+	u->keep_going_ud = &s;
 	char (*ids)[STORE_ID_LEN + 1] = NULL;
 	enum offload_result r = OFFLOAD_DONE;
 	struct dock_plan plan;
@@ -331,5 +334,6 @@ enum offload_result offload_all(struct bwc_identity *id, store_t *store, struct 
 		r = offload_recording(&s, ids[i]);
 	free(ids);
 	dock_http_reset(&s.h);
+	u->keep_going = NULL;
 	return r;
 }

@@ -89,11 +89,42 @@ out:
 	return NULL;
 }
 
+/* Blocking I/O with a one-second socket tick: retried until the I/O timeout,
+ * and stopped at once when keep_going says so (undocked). */
+static int tick(struct uplink *u, int ret, int *waited_ms)
+{
+	int err = wolfSSL_get_error(u->ssl, ret);
+
+	if ((err != WOLFSSL_ERROR_WANT_READ && err != WOLFSSL_ERROR_WANT_WRITE) ||
+	    *waited_ms >= u->io_timeout_ms)
+		return 0;
+	*waited_ms += UPLINK_TICK_MS;
+	return !u->keep_going || u->keep_going(u->keep_going_ud);
+}
+
+static int write_all(struct uplink *u, const char *buf, size_t len)
+{
+	int waited_ms = 0;
+
+	while (len > 0) {
+		int n = wolfSSL_write(u->ssl, buf, (int)len);
+		if (n <= 0) {
+			if (tick(u, n, &waited_ms))
+				continue;
+			return -EIO;
+		}
+		waited_ms = 0;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int uplink_connect(struct uplink *u, struct bwc_identity *id, const struct in6_addr *addr,
 		   char *why, size_t whylen)
 {
 	struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
-	struct timeval tv = { id->cfg->io_timeout_ms / 1000, (id->cfg->io_timeout_ms % 1000) * 1000 };
+	struct timeval tv = { UPLINK_TICK_MS / 1000, (UPLINK_TICK_MS % 1000) * 1000 };
 	char host[INET6_ADDRSTRLEN];
 	WOLFSSL_X509 *x;
 	const unsigned char *der;
@@ -101,6 +132,7 @@ int uplink_connect(struct uplink *u, struct bwc_identity *id, const struct in6_a
 
 	memset(u, 0, sizeof(*u));
 	u->fd = -1;
+	u->io_timeout_ms = id->cfg->io_timeout_ms;
 	sa.sin6_addr = *addr;
 	sa.sin6_port = htons((uint16_t)id->cfg->port);
 	sa.sin6_scope_id = if_nametoindex(id->cfg->interface);
@@ -122,7 +154,11 @@ int uplink_connect(struct uplink *u, struct bwc_identity *id, const struct in6_a
 		snprintf(why, whylen, "cannot create TLS session");
 		return UPLINK_TLS_FAILED;
 	}
-	r = wolfSSL_connect(u->ssl);
+	{
+		int waited_ms = 0;
+		while ((r = wolfSSL_connect(u->ssl)) != WOLFSSL_SUCCESS && tick(u, r, &waited_ms))
+			;
+	}
 	if (r != WOLFSSL_SUCCESS) {
 		int err = wolfSSL_get_error(u->ssl, r);
 		snprintf(why, whylen, "TLS handshake with %s failed: %s%s", u->peer,
@@ -147,18 +183,6 @@ int uplink_connect(struct uplink *u, struct bwc_identity *id, const struct in6_a
 	return UPLINK_OK;
 }
 
-static int write_all(WOLFSSL *ssl, const char *buf, size_t len)
-{
-	while (len > 0) {
-		int n = wolfSSL_write(ssl, buf, (int)len);
-		if (n <= 0)
-			return -EIO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int read_answer(struct uplink *u, const char *path, int *ret_status, struct dock_http *h,
 		       char *why, size_t whylen)
 {
@@ -167,9 +191,15 @@ static int read_answer(struct uplink *u, const char *path, int *ret_status, stru
 
 	dock_http_reset(h);
 	dock_http_init(h, DOCK_HTTP_RESPONSE, DOCK_MAX_BODY);
-	for (;;) {
+	for (int waited_ms = 0;;) {
 		size_t used;
 		int n = wolfSSL_read(u->ssl, buf, sizeof(buf));
+		if (n <= 0 && tick(u, n, &waited_ms))
+			continue;   /* a pulled dock is noticed within a second */
+		if (n <= 0 && u->keep_going && !u->keep_going(u->keep_going_ud)) {
+			snprintf(why, whylen, "waiting for %s stopped (undocked)", u->peer);
+			return UPLINK_STOPPED;
+		}
 		if (n <= 0) {
 			snprintf(why, whylen, "no answer from %s to %s", u->peer, path);
 			return UPLINK_IO_FAILED;
@@ -193,8 +223,8 @@ int uplink_request(struct uplink *u, const char *method, const char *path, const
 	size_t blen = body ? strlen(body) : 0;
 	int hl = dock_http_request_head(head, sizeof(head), method, path, blen);
 
-	if (hl < 0 || write_all(u->ssl, head, (size_t)hl) < 0 ||
-	    (blen && write_all(u->ssl, body, blen) < 0)) {
+	if (hl < 0 || write_all(u, head, (size_t)hl) < 0 ||
+	    (blen && write_all(u, body, blen) < 0)) {
 		snprintf(why, whylen, "cannot send %s %s to %s", method, path, u->peer);
 		return UPLINK_IO_FAILED;
 	}
@@ -219,7 +249,7 @@ int uplink_put_file(struct uplink *u, const char *path, int fd, uint64_t offset,
 
 	if (!buf)
 		return UPLINK_IO_FAILED;
-	r = hl < 0 || write_all(u->ssl, head, (size_t)hl) < 0 ? UPLINK_IO_FAILED : UPLINK_OK;
+	r = hl < 0 || write_all(u, head, (size_t)hl) < 0 ? UPLINK_IO_FAILED : UPLINK_OK;
 	while (r == UPLINK_OK && done < len) {
 		size_t want = len - done > UPLINK_BLOCK ? UPLINK_BLOCK : (size_t)(len - done);
 		ssize_t n = pread(fd, buf, want, (off_t)(offset + done));
@@ -230,7 +260,7 @@ int uplink_put_file(struct uplink *u, const char *path, int fd, uint64_t offset,
 		} else if (keep_going && !keep_going(ud)) {
 			snprintf(why, whylen, "transfer to %s stopped (undocked)", u->peer);
 			r = UPLINK_STOPPED;
-		} else if (write_all(u->ssl, (const char *)buf, (size_t)n) < 0) {
+		} else if (write_all(u, (const char *)buf, (size_t)n) < 0) {
 			snprintf(why, whylen, "connection to %s lost while sending %s", u->peer, path);
 			r = UPLINK_IO_FAILED;
 		}

@@ -19,7 +19,9 @@ import riglib
 import rigtest
 
 MIB = ol.MIB
-SIZES = {1: [96, 48, 1, 128, 64, 96], 2: [128, 64, 2, 96, 112]}
+# enough data that >= 20 kills happen before everything is offloaded, even
+# though the cameras reconnect within a second of a restart
+SIZES = {1: [192, 96, 1, 256, 128, 192], 2: [256, 128, 2, 192, 224]}
 KINDS = ["before-plan", "between-chunks", "mid-chunk", "at-commit", "after-committed"]
 MIN_KILLS = 20
 
