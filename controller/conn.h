@@ -47,7 +47,7 @@ struct conn {
 	WOLFSSL *ssl;
 	char peer[80];
 	uint8_t *in;                    /* ciphertext received, not yet taken by wolfSSL */
-	size_t in_len, in_cap;
+	size_t in_off, in_len, in_cap;  /* unread bytes: in[in_off .. in_off + in_len) */
 	uint8_t *out;                   /* ciphertext wolfSSL produced, not yet queued */
 	size_t out_len, out_cap;
 	char rbuf[READ_CHUNK];
