@@ -784,6 +784,31 @@ static int delete_staged(struct fwd *f, struct rec_job *j, unsigned *ret_files)
 	return r;
 }
 
+/* Staged files of recordings already Complete at the destination (a crash
+ * came between the registry update and the deletion): delete them now. */
+static void sweep_forwarded(struct fwd *f)
+{
+	sqlite3_stmt *st = NULL;
+	struct rec_job j;
+
+	if (sqlite3_prepare_v2(registry_db(f->reg), "SELECT serial, rid FROM recordings WHERE "
+			       "forward_state = 'complete'", -1, &st, NULL) != SQLITE_OK)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		unsigned files = 0;
+		memset(&j, 0, sizeof(j));
+		snprintf(j.serial, sizeof(j.serial), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(j.rid, sizeof(j.rid), "%s", (const char *)sqlite3_column_text(st, 1));
+		if (delete_staged(f, &j, &files) == 0 && files > 0) {
+			audit(f, "delete", j.serial, "recording %s: %u staged file(s) of a forwarded "
+			      "recording deleted after a restart", j.rid, files);
+			log_info("forward: %s/%s was already Complete: %u staged file(s) deleted",
+				 j.serial, j.rid, files);
+		}
+	}
+	sqlite3_finalize(st);
+}
+
 static const char *result_state(int r)
 {
 	return r == SWIFT_OK ? "complete" : r == SWIFT_E_REJECTED ? "not-transferred" : "waiting";
@@ -846,12 +871,16 @@ static void forward_recording(struct session *s, struct rec_job *j)
 	if (r != SWIFT_OK && !j->error[0])
 		snprintf(j->error, sizeof(j->error), "%s (%s)", swift_strerror(r), swift_last_error(s->sw));
 	if (r == SWIFT_OK) {
-		int d = delete_staged(f, j, &files);
+		int d;
+		/* Recorded as complete before the staged copy goes: a crash in between
+		 * leaves files that the next start deletes (sweep_forwarded), never a
+		 * queued recording without its files. */
 		registry_exec(f->reg, "UPDATE recordings SET forward_state = 'complete', container = ?, "
 			      "forwarded_at = ?, last_error = NULL WHERE serial = ? AND rid = ?", "siss",
 			      j->container, (int64_t)time(NULL), j->serial, j->rid);
 		audit(f, "forward", j->serial, "recording %s is Complete at the destination as %s",
 		      j->rid, j->container);
+		d = delete_staged(f, j, &files);
 		audit(f, "delete", j->serial, "recording %s: %u staged file(s) deleted from staging%s",
 		      j->rid, files, d < 0 ? " (some could not be removed)" : "");
 		log_info("forward: %s/%s -> %s: Complete; staging emptied (%u files)", j->serial,
@@ -1109,6 +1138,7 @@ static void forward_main(struct fwd *f)
 		log_error("forward: cannot open the registry");
 		return;
 	}
+	sweep_forwarded(f);
 	/* A recording being uploaded when the process died goes round again. */
 	registry_exec(f->reg, "UPDATE recordings SET forward_state = 'waiting' "
 		      "WHERE forward_state = 'forwarding'", "");
