@@ -51,6 +51,20 @@ def s_client(t, cam, addr, opts, stdin_script):
     return t.exec_in("cam%d" % cam, "sh", "-c", script, timeout=40, quiet=True)
 
 
+def session(t, cam, addr, hostile, command):
+    """s_client TLS 1.3 session that types command, then sends REQUEST; (output, closes)."""
+    mark = t.log_size("controller")
+    p = s_client(t, cam, addr, "-tls1_3",
+                 "sleep 1; echo %s; sleep 1; printf '%%s'; sleep 2" % command % REQUEST)
+    out = p.stdout + p.stderr
+    closed = t.wait_for(lambda: [v for k, v in hl.closes(t, mark).items()
+                                 if k[0] == hostile and v["peer"] == "RIG00002"], 10)
+    print("%s: exit %d; %s; controller: %s" % (command, p.returncode, [
+        ln for ln in out.splitlines() if "RENEG" in ln or "KEYUPDATE" in ln or
+        "HTTP/1.1" in ln][:3], closed), flush=True)
+    return out, closed
+
+
 def new_failures(t, addr, since):
     """Close lines of failed handshakes from addr after since: [(port, reason)]."""
     return [(k[1], v["reason"]) for k, v in hl.closes(t, since).items()
@@ -119,25 +133,13 @@ def body(t):
     # TLS 1.3 has no renegotiation: s_client's R is refused by OpenSSL itself (nothing goes on
     # the wire). Its TLS 1.3 counterpart that does reach the controller is a KeyUpdate
     # asking the peer to update too (s_client's k): the session must go on answering.
-    mark = t.log_size("controller")
-    p = s_client(t, 2, addr, "-tls1_3", "sleep 1; echo R; sleep 1; printf '%s'; sleep 2" % REQUEST)
-    out = p.stdout + p.stderr
-    closed = t.wait_for(lambda: [v for k, v in hl.closes(t, mark).items()
-                                 if k[0] == hostile_addr], 10)
-    print("R: exit %d; %s; controller: %s" % (p.returncode, [ln for ln in out.splitlines() if
-                                               "RENEG" in ln or "renegotiate" in ln][:3], closed))
+    out, closed = session(t, 2, addr, hostile_addr, "R")
     t.check("TLS 1.3 \"R\": renegotiation impossible (refused by the client library, nothing "
             "sent); the controller logs a normal close (peer closed)",
             "HTTP/1.1" not in out and closed and
             all(v["reason"] == "peer closed" and v["handshake"] == "ok" for v in closed),
             (out[-300:], closed))
-    mark = t.log_size("controller")
-    p = s_client(t, 2, addr, "-tls1_3", "sleep 1; echo k; sleep 1; printf '%s'; sleep 2" % REQUEST)
-    out = p.stdout + p.stderr
-    closed = t.wait_for(lambda: [v for k, v in hl.closes(t, mark).items()
-                                 if k[0] == hostile_addr], 10)
-    print("k: exit %d; %s; controller: %s" % (p.returncode, [ln for ln in out.splitlines() if
-                                               "KEYUPDATE" in ln or "HTTP/1.1" in ln][:3], closed))
+    out, closed = session(t, 2, addr, hostile_addr, "k")
     t.check("TLS 1.3 KeyUpdate (s_client \"k\"): the session still answers the next request, "
             "then closes normally", "HTTP/1.1 200" in out and closed and
             all(v["reason"] == "peer closed" for v in closed), (out[-300:], closed))
