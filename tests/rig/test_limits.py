@@ -3,9 +3,12 @@
 # camera are held open, a fifth is closed at once ("too many connections"), the four still
 # answer, and once they are closed a normal camera offloads. (2) Per-connection memory: while
 # 8 clients each stream an 8 MiB chunk slowly (1 MiB/s) and a normal camera offloads, the
-# VmRSS of the bwc-controller parent stays bounded (< 64 MiB; in an ASan build, where
-# shadow memory and quarantine inflate RSS, the growth over the idle figure is bounded by
-# the same 64 MiB instead). Handshake and idle timeouts: test_hostile_tls.py.
+# VmRSS of the bwc-controller parent stays bounded (< 64 MiB). In an ASan build that figure
+# means little: freed blocks stay in ASan's quarantine (256 MiB by default, and the rig's
+# ASAN_OPTIONS leave it there) and the shadow adds 1/8, so ~400 MiB are seen there after
+# 320 MiB of clip data; the ASan run only checks that the growth stays under
+# ASAN_RSS_LIMIT_KIB (quarantine + 64 MiB + shadow: no unbounded growth). Handshake and idle
+# timeouts: test_hostile_tls.py.
 
 import subprocess
 import time
@@ -15,6 +18,7 @@ import offloadlib as ol
 import rigtest
 
 RSS_LIMIT_KIB = 64 * 1024
+ASAN_RSS_LIMIT_KIB = 512 * 1024
 
 
 def restart_with(t, **limits):
@@ -86,8 +90,9 @@ def memory(t, addr, key, sha):
             [(c.get("status"), c.get("seconds"), c.get("error")) for c in chunks])
     print("VmRSS: idle %d KiB, peak %d KiB over %d samples" % (base, peak, samples), flush=True)
     if asan:
-        t.check("controller VmRSS growth under 8 slow chunks < 64 MiB (ASan build: %d -> %d KiB)"
-                % (base, peak), peak - base < RSS_LIMIT_KIB and samples > 10)
+        t.check("ASan build: controller VmRSS growth under 8 slow chunks < 512 MiB (quarantine "
+                "included; %d -> %d KiB); the 64 MiB bound is checked in the plain build"
+                % (base, peak), peak - base < ASAN_RSS_LIMIT_KIB and samples > 10)
     else:
         t.check("controller VmRSS stays < 64 MiB under 8 slow chunks (peak %d KiB)" % peak,
                 peak < RSS_LIMIT_KIB and samples > 10)
