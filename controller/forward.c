@@ -71,6 +71,16 @@ struct fwd {
 
 static struct fwd *the_fwd;
 
+/* Each worker thread has its own registry connection: SQLite transactions
+ * belong to a connection, and a shared one would let one thread's ROLLBACK
+ * undo another thread's update. */
+static __thread registry_t *thread_reg;
+
+static registry_t *reg_of(struct fwd *f)
+{
+	return thread_reg ? thread_reg : f->reg;
+}
+
 /* ---- names --------------------------------------------------------------- */
 
 int forward_container_name(const char *user_id, const char *serial, time_t trigger_on,
@@ -112,14 +122,14 @@ static void alarm_set(struct fwd *f, const char *name, const char *fmt, ...)
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	log_error("ALARM %s: %s", name, text);
-	registry_exec(f->reg, "INSERT INTO alarms (name, text, since) VALUES (?, ?, ?) "
+	registry_exec(reg_of(f), "INSERT INTO alarms (name, text, since) VALUES (?, ?, ?) "
 		      "ON CONFLICT (name) DO UPDATE SET text = excluded.text", "ssi", name, text,
 		      (int64_t)time(NULL));
 }
 
 static void alarm_clear(struct fwd *f, const char *name)
 {
-	registry_exec(f->reg, "DELETE FROM alarms WHERE name = ?", "s", name);
+	registry_exec(reg_of(f), "DELETE FROM alarms WHERE name = ?", "s", name);
 }
 
 static void audit(struct fwd *f, const char *event, const char *serial, const char *fmt, ...)
@@ -183,7 +193,7 @@ static int dest_refresh(struct fwd *f)
 
 	if (!d)
 		return -ENOMEM;
-	if (destination_load(f->reg, d) < 0) {
+	if (destination_load(reg_of(f), d) < 0) {
 		free(d);
 		return -ENOENT;
 	}
@@ -367,7 +377,7 @@ static time_t jtime(json_t *o, const char *key)
  * UUID or by user-supplied id), else the user assigned to the camera now. */
 static int resolve_user(struct fwd *f, struct rec_job *j)
 {
-	sqlite3 *db = registry_db(f->reg);
+	sqlite3 *db = registry_db(reg_of(f));
 	const char *uid = jstr(j->meta, "user_id");
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -702,7 +712,7 @@ static int clip_staged(struct fwd *f, struct rec_job *j, const char *cid, char *
 		       char sha[65])
 {
 	struct clip_rec *c = malloc(sizeof(*c));
-	int r = c ? registry_clip_get(f->reg, j->serial, j->rid, cid, c) : -ENOMEM;
+	int r = c ? registry_clip_get(reg_of(f), j->serial, j->rid, cid, c) : -ENOMEM;
 
 	if (r == 0 && (!c->committed || !c->path[0]))
 		r = -EAGAIN;
@@ -791,7 +801,7 @@ static void sweep_forwarded(struct fwd *f)
 	sqlite3_stmt *st = NULL;
 	struct rec_job j;
 
-	if (sqlite3_prepare_v2(registry_db(f->reg), "SELECT serial, rid FROM recordings WHERE "
+	if (sqlite3_prepare_v2(registry_db(reg_of(f)), "SELECT serial, rid FROM recordings WHERE "
 			       "forward_state = 'complete'", -1, &st, NULL) != SQLITE_OK)
 		return;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -875,7 +885,7 @@ static void forward_recording(struct session *s, struct rec_job *j)
 		/* Recorded as complete before the staged copy goes: a crash in between
 		 * leaves files that the next start deletes (sweep_forwarded), never a
 		 * queued recording without its files. */
-		registry_exec(f->reg, "UPDATE recordings SET forward_state = 'complete', container = ?, "
+		registry_exec(reg_of(f), "UPDATE recordings SET forward_state = 'complete', container = ?, "
 			      "forwarded_at = ?, last_error = NULL WHERE serial = ? AND rid = ?", "siss",
 			      j->container, (int64_t)time(NULL), j->serial, j->rid);
 		audit(f, "forward", j->serial, "recording %s is Complete at the destination as %s",
@@ -903,7 +913,7 @@ static void forward_recording(struct session *s, struct rec_job *j)
 		audit(f, "forward-rejected", j->serial, "recording %s rejected by the destination: %s",
 		      j->rid, j->error);
 	}
-	registry_exec(f->reg, "UPDATE recordings SET forward_state = ?, attempts = attempts + 1, "
+	registry_exec(reg_of(f), "UPDATE recordings SET forward_state = ?, attempts = attempts + 1, "
 		      "next_try = ?, last_error = ? WHERE serial = ? AND rid = ?", "sisss",
 		      result_state(r), (int64_t)(time(NULL) + backoff(f, r, j->attempts)), j->error,
 		      j->serial, j->rid);
@@ -914,7 +924,7 @@ static void forward_recording(struct session *s, struct rec_job *j)
 /* Takes the next recording that is closed, fully committed and due. */
 static int claim(struct fwd *f, struct rec_job *j)
 {
-	sqlite3 *db = registry_db(f->reg);
+	sqlite3 *db = registry_db(reg_of(f));
 	sqlite3_stmt *st = NULL;
 	int rc, found = 0;
 
@@ -943,12 +953,12 @@ static int claim(struct fwd *f, struct rec_job *j)
 		sqlite3_finalize(st);
 	}
 	if (found)
-		found = registry_exec(f->reg, "UPDATE recordings SET forward_state = 'forwarding' "
+		found = registry_exec(reg_of(f), "UPDATE recordings SET forward_state = 'forwarding' "
 				      "WHERE serial = ? AND rid = ?", "ss", j->serial, j->rid) == 0;
 	sqlite3_exec(db, found ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
 	pthread_mutex_unlock(&f->claim_lock);
 	if (found && !(j->meta = json_loads(j->meta_json, 0, NULL))) {
-		registry_exec(f->reg, "UPDATE recordings SET forward_state = 'not-transferred', "
+		registry_exec(reg_of(f), "UPDATE recordings SET forward_state = 'not-transferred', "
 			      "last_error = 'stored metadata unreadable' WHERE serial = ? AND rid = ?",
 			      "ss", j->serial, j->rid);
 		found = 0;
@@ -967,7 +977,7 @@ static void job_free(struct rec_job *j)
 /* Users/ and Devices/ objects the administrator changed with bwcctl. */
 static void sync_directory(struct session *s)
 {
-	sqlite3 *db = registry_db(s->f->reg);
+	sqlite3 *db = registry_db(reg_of(s->f));
 	sqlite3_stmt *st = NULL;
 	char md5[33];
 
@@ -984,7 +994,7 @@ static void sync_directory(struct session *s)
 			if (swift_put_container(s->sw, "Users", NULL, 0) == SWIFT_OK &&
 			    swift_put_object(s->sw, "Users", uuid, NULL, "", 0, md5,
 					     "application/octet-stream", b.m, b.n) == SWIFT_OK)
-				registry_exec(s->f->reg, "UPDATE users SET synced = 1 WHERE uuid = ?", "s", uuid);
+				registry_exec(reg_of(s->f), "UPDATE users SET synced = 1 WHERE uuid = ?", "s", uuid);
 		}
 		sqlite3_finalize(st);
 	}
@@ -1001,7 +1011,7 @@ static void sync_directory(struct session *s)
 			if (swift_put_container(s->sw, "Devices", NULL, 0) == SWIFT_OK &&
 			    swift_put_object(s->sw, "Devices", serial, NULL, "", 0, md5,
 					     "application/octet-stream", b.m, b.n) == SWIFT_OK)
-				registry_exec(s->f->reg, "UPDATE assignments SET synced = 1 WHERE serial = ?",
+				registry_exec(reg_of(s->f), "UPDATE assignments SET synced = 1 WHERE serial = ?",
 					      "s", serial);
 		}
 		sqlite3_finalize(st);
@@ -1033,8 +1043,16 @@ static void *worker(void *arg)
 	int have_session = 0;
 	time_t session_at = 0;
 
+	char path[PATH_MAX];
+
 	if (!sp)
 		return NULL;
+	if (config_path(&f->cfg, "registry.db", path, sizeof(path)) < 0 ||
+	    registry_open(path, &thread_reg) < 0) {
+		log_error("forward: a worker cannot open the registry");
+		free(sp);
+		return NULL;
+	}
 	while (!f->stopping) {
 		unsigned long seen;
 		struct rec_job j;
@@ -1090,6 +1108,8 @@ static void *worker(void *arg)
 	if (have_session)
 		session_close(sp);
 	free(sp);
+	registry_close(thread_reg);
+	thread_reg = NULL;
 	return NULL;
 }
 
@@ -1140,7 +1160,7 @@ static void forward_main(struct fwd *f)
 	}
 	sweep_forwarded(f);
 	/* A recording being uploaded when the process died goes round again. */
-	registry_exec(f->reg, "UPDATE recordings SET forward_state = 'waiting' "
+	registry_exec(reg_of(f), "UPDATE recordings SET forward_state = 'waiting' "
 		      "WHERE forward_state = 'forwarding'", "");
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_mutex_init(&f->claim_lock, NULL);
