@@ -4,6 +4,7 @@
 #include "fixture.h"
 #include "../shared/check.h"
 
+#include <signal.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -30,7 +31,9 @@ static void crashing_recorder(int out_fd)
 	if (fx_write(path, buf, sizeof(buf)) < 0 ||
 	    write(out_fd, r.id, STORE_ID_LEN) != STORE_ID_LEN)
 		_exit(1);
-	_exit(0);   /* no clip_end, no recording_end: the process is gone */
+	/* A crash: no clip_end, no recording_end, no clean-up of any kind. */
+	raise(SIGKILL);
+	_exit(1);
 }
 
 static void torn_clip(void)
@@ -52,7 +55,7 @@ static void torn_clip(void)
 	close(fds[1]);
 	CHECK(read(fds[0], id, STORE_ID_LEN) == STORE_ID_LEN);
 	close(fds[0]);
-	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 
 	s = fx_open("crash");
 	snprintf(path, sizeof(path), "%s/recordings/%s/clip-0002.mkv.part", check_path("crash"), id);
