@@ -16,6 +16,7 @@
 #include "hw/doclink.h"
 #include "shared/conf.h"
 #include "shared/log.h"
+#include "shared/privdrop.h"
 #include "shared/util.h"
 
 #define MAX_CANDIDATES 8
@@ -260,7 +261,7 @@ static void dock_session(struct bwc *b)
 	for (;;) {
 		struct in6_addr cand[MAX_CANDIDATES];
 		enum attempt res = ATTEMPT_NEXT_CANDIDATE;
-		int n, waited = 0;
+		int n = 0, waited = 0;
 
 		if (b->cfg.controller[0]) {
 			cand[0] = b->cfg.controller_addr;   /* fixed address: no discovery */
@@ -362,6 +363,11 @@ int main(int argc, char **argv)
 	if ((r = util_mkdir_p(b.cfg.data_dir, 0700)) < 0 ||
 	    (r = store_open(b.cfg.data_dir, &b.store)) < 0) {
 		log_error("cannot open the recording store %s: %s", b.cfg.data_dir, strerror(-r));
+		return 1;
+	}
+	/* A client needs no capability at all: only its own files and outgoing TCP. */
+	if ((r = privdrop_capabilities()) < 0) {
+		log_error("cannot drop capabilities: %s", strerror(-r));
 		return 1;
 	}
 	store_load_destination_key(b.store);

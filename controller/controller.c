@@ -21,6 +21,7 @@
 #include "controller/conn.h"
 #include "controller/ra.h"
 #include "shared/log.h"
+#include "shared/privdrop.h"
 #include "shared/util.h"
 
 #define SERVER_CERT_DAYS 90
@@ -333,6 +334,13 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		log_error("cannot send router advertisements on %s: %s (needs CAP_NET_RAW)",
 			  ctl.cfg.interface, strerror(-r));
+		goto out;
+	}
+	/* Everything privileged is done (raw socket for router advertisements,
+	 * bound listener, CA and forwarder forked): no capability from here on. */
+	r = privdrop_capabilities();
+	if (r < 0) {
+		log_error("cannot drop capabilities: %s", strerror(-r));
 		goto out;
 	}
 	uv_signal_init(loop, &sigterm);

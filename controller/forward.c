@@ -42,6 +42,7 @@
 #include "shared/bulkhash.h"
 #include "shared/envelope.h"
 #include "shared/log.h"
+#include "shared/privdrop.h"
 #include "shared/util.h"
 
 #define BLOCK (1024 * 1024)
@@ -1152,6 +1153,9 @@ static void forward_main(struct fwd *f)
 	sigaction(SIGINT, &sa, NULL);
 	prctl(PR_SET_NAME, "bwc-forward");
 	prctl(PR_SET_DUMPABLE, 0);
+	/* It needs no capability: only its files and outgoing HTTPS. */
+	if (privdrop_capabilities() < 0)
+		log_warn("forward: cannot drop capabilities");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (config_path(&f->cfg, "registry.db", path, sizeof(path)) < 0 ||
 	    registry_open(path, &f->reg) < 0) {
