@@ -1,7 +1,7 @@
 /* keystore.h - where a device keeps its private keys: create, sign, bind to
  * TLS, destroy, and seal secrets. Backends: "file" (rig and development: keys as
- * 0600 PEM files in a directory) and, later, "tpm" (tpm2-tss). Callers never
- * see which; only the file backend ever has private key bytes in memory. */
+ * 0600 PEM files in a directory) and "tpm" (tpm2-tss). Callers never see
+ * which; only the file backend ever has private key bytes in memory. */
 #ifndef BWC_KEYSTORE_H
 #define BWC_KEYSTORE_H
 
@@ -25,6 +25,13 @@ enum ks_err {
 	KS_E_IO = -20,        /* backend storage failed (errno in log of the caller) */
 	KS_E_CRYPTO = -30,
 	KS_E_CORRUPT = -31,   /* stored key unreadable */
+	/* TPM backend (ks_last_detail() says more, e.g. the TCTI or the TPM code) */
+	KS_E_NO_TPM = -40,    /* no TPM reachable through the TCTI of the spec */
+	KS_E_TPM = -41,       /* the TPM refused or failed a command */
+	KS_E_WRONG_TPM = -42, /* blob made by another TPM (or owner hierarchy cleared) */
+	KS_E_AUTH = -43,      /* wrong authValue; counted by the TPM's lockout */
+	KS_E_LOCKOUT = -44,   /* TPM in dictionary-attack lockout: do not retry */
+	KS_E_UNSUPPORTED = -45, /* operation not offered by this backend */
 };
 
 const char *ks_strerror(int err);
@@ -50,5 +57,43 @@ int ks_load_signer(keystore_t *ks, const char *name, ecc_key *key);
 
 /* Makes ctx use key name as its TLS private key. */
 int ks_bind_tls(keystore_t *ks, const char *name, WOLFSSL_CTX *ctx);
+
+/* Specs (ks_open):
+ *   "file:/dir"             development and rig: keys as 0600 PEM files
+ *   "tpm:<tcti>;dir=/dir"   TPM 2.0 through tpm2-tss; <tcti> is a tctildr
+ *                           string ("device:/dev/tpmrm0",
+ *                           "swtpm:host=127.0.0.1,port=2321"); empty means
+ *                           the tctildr default. /dir holds TPM-wrapped blobs
+ *                           only; the private keys never leave the TPM.
+ * The TPM must be reachable at ks_open (else KS_E_NO_TPM). */
+
+/* Detail text of the last failure of a ks_* call in this thread (the TCTI,
+ * the TPM response code); "" if none. Static storage, valid until the next
+ * ks_* call of this thread. */
+const char *ks_last_detail(void);
+
+/* Seals a secret (1..KS_SEAL_MAX bytes) under name, replacing an earlier one.
+ * TPM: a keyedhash sealed-data object under the owner storage key, without
+ * an authValue and with noDA: normal operation never counts toward lockout.
+ * File backend: a 0600 plain file - development and rig only. */
+#define KS_SEAL_MAX 128
+int ks_seal(keystore_t *ks, const char *name, const uint8_t *secret, size_t len);
+/* Unseals into out (cap bytes); *ret_len set only on success. KS_E_NOT_FOUND,
+ * KS_E_WRONG_TPM (blob of another TPM). */
+int ks_unseal(keystore_t *ks, const char *name, uint8_t *out, size_t cap, size_t *ret_len);
+/* Same with an authValue (1..32 bytes, e.g. from an administrator). The
+ * object is then subject to the TPM's dictionary-attack protection: a wrong
+ * auth gives KS_E_AUTH, and once the TPM locks out, KS_E_LOCKOUT. Callers
+ * never retry by themselves (each try counts). File backend: unsupported. */
+#define KS_AUTH_MAX 32
+int ks_seal_auth(keystore_t *ks, const char *name, const uint8_t *secret, size_t len,
+		 const uint8_t *auth, size_t auth_len);
+int ks_unseal_auth(keystore_t *ks, const char *name, const uint8_t *auth, size_t auth_len,
+		   uint8_t *out, size_t cap, size_t *ret_len);
+/* Removes a sealed secret (missing is not an error). */
+int ks_unseal_destroy(keystore_t *ks, const char *name);
+
+/* len (1..1024) random bytes: TPM2_GetRandom, or wolfCrypt's RNG for file. */
+int ks_random(keystore_t *ks, uint8_t *out, size_t len);
 
 #endif

@@ -1,0 +1,223 @@
+/* keystore.c - the keystore interface: parses the spec, dispatches each ks_*
+ * call to the file or the TPM backend, and keeps the per-thread error detail. */
+#include "hw/keystore_impl.h"
+
+#include "shared/util.h"
+
+#include <wolfssl/wolfcrypt/random.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FILE_PREFIX "file:"
+#define TPM_PREFIX "tpm:"
+#define RANDOM_MAX 1024
+
+struct keystore {
+	struct ksfile_store *file;  /* exactly one of file, tpm */
+	struct kstpm *tpm;
+	char dir[PATH_MAX];         /* file backend: its directory (sealed files) */
+};
+
+static __thread char detail[512];
+
+static const struct {
+	int code;
+	const char *text;
+} errors[] = {
+	{ KS_E_NO_TPM, "No TPM reachable through the keystore's TCTI (see the detail)." },
+	{ KS_E_TPM, "The TPM refused or failed the command (see the detail for its code)." },
+	{ KS_E_WRONG_TPM, "The stored blob was made by another TPM (or this TPM's owner hierarchy was cleared)." },
+	{ KS_E_AUTH, "Wrong authorisation value; the TPM counted the failure (do not retry blindly)." },
+	{ KS_E_LOCKOUT, "The TPM is in dictionary-attack lockout: wait for its recovery time or reset the lockout with the lockout authorisation." },
+	{ KS_E_UNSUPPORTED, "This keystore backend does not offer that operation." },
+};
+
+const char *ks_strerror(int err)
+{
+	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
+		if (errors[i].code == err)
+			return errors[i].text;
+	return ksfile_strerror(err);
+}
+
+const char *ks_last_detail(void)
+{
+	return detail;
+}
+
+void ks_set_detail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+}
+
+int ks_read_file(const char *path, size_t max, uint8_t **ret_buf, size_t *ret_len)
+{
+	int r = util_read_file(path, max, ret_buf, ret_len);
+
+	if (r == -ENOENT)
+		return KS_E_NOT_FOUND;
+	if (r == -EFBIG)
+		return KS_E_CORRUPT;
+	return r < 0 ? KS_E_IO : KS_OK;
+}
+
+bool ks_name_ok(const char *name)
+{
+	size_t n;
+
+	if (!name)
+		return false;
+	n = strnlen(name, KS_NAME_MAX + 1);
+	if (n == 0 || n > KS_NAME_MAX || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+int ks_open(const char *spec, keystore_t **ret)
+{
+	keystore_t *ks;
+	int r;
+
+	detail[0] = '\0';
+	if (!spec || !ret)
+		return KS_E_INPUT;
+	ks = calloc(1, sizeof(*ks));
+	if (!ks)
+		return KS_E_NOMEM;
+	if (strncmp(spec, TPM_PREFIX, strlen(TPM_PREFIX)) == 0) {
+		r = kstpm_open(spec + strlen(TPM_PREFIX), &ks->tpm);
+	} else {
+		r = ksfile_open(spec, &ks->file);
+		if (r == KS_OK)
+			snprintf(ks->dir, sizeof(ks->dir), "%s", spec + strlen(FILE_PREFIX));
+	}
+	if (r != KS_OK) {
+		free(ks);
+		return r;
+	}
+	*ret = ks;
+	return KS_OK;
+}
+
+void ks_close(keystore_t *ks)
+{
+	if (!ks)
+		return;
+	ksfile_close(ks->file);
+	kstpm_close(ks->tpm);
+	free(ks);
+}
+
+/* Every entry point: clear the detail, then the backend's call. */
+#define DISPATCH(ks, file_call, tpm_call)                   \
+	do {                                                \
+		detail[0] = '\0';                           \
+		if (!(ks))                                  \
+			return KS_E_INPUT;                  \
+		return (ks)->tpm ? (tpm_call) : (file_call); \
+	} while (0)
+
+int ks_create_ec(keystore_t *ks, const char *name, uint8_t *spki, size_t cap, size_t *ret_len)
+{
+	DISPATCH(ks, ksfile_create_ec(ks->file, name, spki, cap, ret_len),
+		 kstpm_create_ec(ks->tpm, name, spki, cap, ret_len));
+}
+
+int ks_exists(keystore_t *ks, const char *name)
+{
+	DISPATCH(ks, ksfile_exists(ks->file, name), kstpm_exists(ks->tpm, name));
+}
+
+int ks_public_spki(keystore_t *ks, const char *name, uint8_t *spki, size_t cap, size_t *ret_len)
+{
+	DISPATCH(ks, ksfile_public_spki(ks->file, name, spki, cap, ret_len),
+		 kstpm_public_spki(ks->tpm, name, spki, cap, ret_len));
+}
+
+int ks_rename(keystore_t *ks, const char *from, const char *to)
+{
+	DISPATCH(ks, ksfile_rename(ks->file, from, to), kstpm_rename(ks->tpm, from, to));
+}
+
+int ks_destroy(keystore_t *ks, const char *name)
+{
+	DISPATCH(ks, ksfile_destroy(ks->file, name), kstpm_destroy(ks->tpm, name));
+}
+
+int ks_load_signer(keystore_t *ks, const char *name, ecc_key *key)
+{
+	DISPATCH(ks, ksfile_load_signer(ks->file, name, key), kstpm_load_signer(ks->tpm, name, key));
+}
+
+int ks_bind_tls(keystore_t *ks, const char *name, WOLFSSL_CTX *ctx)
+{
+	DISPATCH(ks, ksfile_bind_tls(ks->file, name, ctx), kstpm_bind_tls(ks->tpm, name, ctx));
+}
+
+int ks_seal(keystore_t *ks, const char *name, const uint8_t *secret, size_t len)
+{
+	DISPATCH(ks, ksfile_seal(ks->dir, name, secret, len),
+		 kstpm_seal(ks->tpm, name, secret, len, NULL, 0));
+}
+
+int ks_unseal(keystore_t *ks, const char *name, uint8_t *out, size_t cap, size_t *ret_len)
+{
+	DISPATCH(ks, ksfile_unseal(ks->dir, name, out, cap, ret_len),
+		 kstpm_unseal(ks->tpm, name, NULL, 0, out, cap, ret_len));
+}
+
+int ks_seal_auth(keystore_t *ks, const char *name, const uint8_t *secret, size_t len,
+		 const uint8_t *auth, size_t auth_len)
+{
+	if (!auth || auth_len == 0 || auth_len > KS_AUTH_MAX)
+		return KS_E_INPUT;
+	DISPATCH(ks, KS_E_UNSUPPORTED, kstpm_seal(ks->tpm, name, secret, len, auth, auth_len));
+}
+
+int ks_unseal_auth(keystore_t *ks, const char *name, const uint8_t *auth, size_t auth_len,
+		   uint8_t *out, size_t cap, size_t *ret_len)
+{
+	if (!auth || auth_len == 0 || auth_len > KS_AUTH_MAX)
+		return KS_E_INPUT;
+	DISPATCH(ks, KS_E_UNSUPPORTED,
+		 kstpm_unseal(ks->tpm, name, auth, auth_len, out, cap, ret_len));
+}
+
+int ks_unseal_destroy(keystore_t *ks, const char *name)
+{
+	DISPATCH(ks, ksfile_unseal_destroy(ks->dir, name), kstpm_unseal_destroy(ks->tpm, name));
+}
+
+static int file_random(uint8_t *out, size_t len)
+{
+	WC_RNG rng;
+	int r;
+
+	if (wc_InitRng(&rng) != 0)
+		return KS_E_CRYPTO;
+	r = wc_RNG_GenerateBlock(&rng, out, (word32)len) == 0 ? KS_OK : KS_E_CRYPTO;
+	wc_FreeRng(&rng);
+	return r;
+}
+
+int ks_random(keystore_t *ks, uint8_t *out, size_t len)
+{
+	if (!out || len == 0 || len > RANDOM_MAX)
+		return KS_E_INPUT;
+	DISPATCH(ks, file_random(out, len), kstpm_random(ks->tpm, out, len));
+}
