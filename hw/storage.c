@@ -562,6 +562,8 @@ static int rekey_init(struct crypt_device *cd, const uint8_t *old_key, size_t ol
 		.direction = CRYPT_REENCRYPT_FORWARD,
 		.resilience = "checksum",
 		.hash = "sha256",
+		/* in 512-byte sectors; small steps keep an interruption cheap */
+		.max_hotzone_size = (1u << 20) / SECTOR,
 		.luks2 = &p2,
 		.flags = resume ? CRYPT_REENCRYPT_RESUME_ONLY : 0,
 	};
@@ -586,6 +588,11 @@ static int rekey_init(struct crypt_device *cd, const uint8_t *old_key, size_t ol
 	return STORAGE_OK;
 }
 
+static int free_slot(struct crypt_device *cd, int want)
+{
+	return crypt_keyslot_status(cd, want) == CRYPT_SLOT_INACTIVE ? want : CRYPT_ANY_SLOT;
+}
+
 /* After re-encryption: the new slot gets new_key, the recovery slot is re-added. */
 static int rekey_finish(struct crypt_device *cd, const uint8_t *old_key, size_t old_len,
 			const uint8_t *new_key, size_t new_len, const char *recovery_pass,
@@ -594,7 +601,9 @@ static int rekey_finish(struct crypt_device *cd, const uint8_t *old_key, size_t 
 	int r = set_kdf(cd, opt_kdf(opts, 0), &storage_kdf_key_default);
 	if (r != STORAGE_OK)
 		return r;
-	int slot = crypt_keyslot_change_by_passphrase(cd, CRYPT_ANY_SLOT, CRYPT_ANY_SLOT,
+	/* back to the provisioned layout: key in slot 0, recovery in slot 1
+	 * (re-encryption dropped the old slots when it finished) */
+	int slot = crypt_keyslot_change_by_passphrase(cd, CRYPT_ANY_SLOT, free_slot(cd, 0),
 						      (const char *)old_key, old_len,
 						      (const char *)new_key, new_len);
 	if (slot < 0)
@@ -607,7 +616,7 @@ static int rekey_finish(struct crypt_device *cd, const uint8_t *old_key, size_t 
 	r = set_kdf(cd, opt_kdf(opts, 1), &storage_kdf_recovery_default);
 	if (r != STORAGE_OK)
 		return r;
-	r = crypt_keyslot_add_by_passphrase(cd, CRYPT_ANY_SLOT, (const char *)new_key, new_len,
+	r = crypt_keyslot_add_by_passphrase(cd, free_slot(cd, 1), (const char *)new_key, new_len,
 					    recovery_pass, strlen(recovery_pass));
 	return r < 0 ? errno_to_err(r) : STORAGE_OK;
 }
