@@ -44,6 +44,8 @@
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_tctildr.h>
 
+#include <wolfssl/wolfcrypt/wc_port.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -71,6 +73,7 @@ struct kstpm {
 	ESYS_CONTEXT *esys;
 	pthread_mutex_t lock;   /* one ESAPI context: one command at a time */
 	int dev_id;
+	bool wolfcrypt;         /* holds a wolfCrypt_Init reference */
 };
 
 static atomic_int next_dev_id;
@@ -382,6 +385,8 @@ void kstpm_close(struct kstpm *t)
 		return;
 	if (t->dev_id)
 		wc_CryptoCb_UnRegisterDevice(t->dev_id);
+	if (t->wolfcrypt)
+		wolfCrypt_Cleanup();
 	if (t->esys)
 		Esys_Finalize(&t->esys);
 	if (t->tcti_ctx)
@@ -421,6 +426,12 @@ int kstpm_open(const char *spec, struct kstpm **ret)
 	r = probe(t);
 	if (r != KS_OK)
 		goto fail;
+	/* The device table exists only after wolfCrypt_Init (reference counted). */
+	if (wolfCrypt_Init() != 0) {
+		r = KS_E_CRYPTO;
+		goto fail;
+	}
+	t->wolfcrypt = true;
 	t->dev_id = DEVID_BASE + atomic_fetch_add(&next_dev_id, 1) % 0xffff;
 	if (wc_CryptoCb_RegisterDevice(t->dev_id, crypto_cb, t) != 0) {
 		t->dev_id = 0;
