@@ -269,9 +269,19 @@ int storage_check_pass(const char *device, const char *pass)
 	return check_secret(device, pass, strlen(pass));
 }
 
+/* The kernel registers the misc device "device-mapper" when dm_mod is there.
+ * /dev/mapper/control is no proof: libdevmapper creates that node itself. */
 int storage_have_dm(void)
 {
-	return access("/dev/mapper/control", F_OK) == 0;
+	FILE *f = fopen("/proc/misc", "re");
+	if (!f)
+		return 0;
+	char line[128];
+	int found = 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, " device-mapper\n") != NULL;
+	fclose(f);
+	return found;
 }
 
 int storage_unlock(const char *device, const char *name, const uint8_t *key, size_t key_len)
@@ -297,7 +307,8 @@ int storage_unlock(const char *device, const char *name, const uint8_t *key, siz
 	crypt_free(cd);
 	if (r >= 0)
 		return STORAGE_OK;
-	/* dm-crypt target missing although dm-core is there */
+	/* measured without dm_mod: -ENOTSUP ("Cannot initialize device-mapper");
+	 * -ENODEV/-ENOENT when a target or the control node is missing */
 	if (r == -ENODEV || r == -ENOTSUP || r == -ENOENT)
 		return STORAGE_E_NO_DM;
 	return r == -EBUSY || r == -EEXIST ? STORAGE_E_BUSY : STORAGE_E_ACTIVATE;
@@ -312,6 +323,8 @@ int storage_lock(const char *name)
 	crypt_set_log_callback(NULL, quiet_log, NULL);
 	struct crypt_device *cd = NULL;
 	int r = crypt_init_by_name(&cd, name);
+	if (r == -ENODEV || r == -ENOTSUP)
+		return STORAGE_E_NO_DM;
 	if (r < 0)
 		return STORAGE_E_ACTIVATE;
 	crypt_set_log_callback(cd, quiet_log, NULL);

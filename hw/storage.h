@@ -98,7 +98,7 @@ int storage_check_pass(const char *device, const char *pass);
 int storage_unlock(const char *device, const char *name, const uint8_t *key, size_t key_len);
 int storage_lock(const char *name);
 
-/* true when /dev/mapper/control exists (device-mapper usable). */
+/* true when the kernel has device-mapper (/proc/misc lists "device-mapper"). */
 int storage_have_dm(void);
 
 struct storage_info {
