@@ -2,6 +2,8 @@
  * command port accepts, SIGTERM at the end (see swtpm.h). */
 #include "swtpm.h"
 
+#include "hw/keystore.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -131,4 +133,19 @@ void swtpm_stop(struct swtpm *s)
 	kill(s->pid, SIGTERM);
 	waitpid(s->pid, &status, 0);
 	s->pid = 0;
+}
+
+keystore_t *swtpm_keystore(struct swtpm *s, const char *state, const char *keys)
+{
+	char spec[PATH_MAX + 100];
+	keystore_t *ks = NULL;
+
+	memset(s, 0, sizeof(*s));
+	if (swtpm_start(s, check_path(state)) < 0) {
+		CHECK(!"swtpm started");
+		return NULL;
+	}
+	snprintf(spec, sizeof(spec), "%s%s", s->spec_head, keys);
+	CHECK_KS(ks_open(spec, &ks), KS_OK);
+	return ks;
 }

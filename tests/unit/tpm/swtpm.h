@@ -24,6 +24,12 @@ void swtpm_require(void);
 int swtpm_start(struct swtpm *s, const char *statedir);
 void swtpm_stop(struct swtpm *s);
 
+/* Starts swtpm with state <tmp>/<state> and opens the keystore
+ * "tpm:<tcti>;dir=<keys>", counting both as checks. NULL on failure (then
+ * swtpm_stop is still due). */
+struct keystore;
+struct keystore *swtpm_keystore(struct swtpm *s, const char *state, const char *keys);
+
 /* A TCP port on 127.0.0.1 free now (and port + 1 too). */
 int swtpm_free_port(void);
 

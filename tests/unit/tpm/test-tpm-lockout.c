@@ -13,7 +13,6 @@ int main(void)
 {
 	static const uint8_t right[] = "correct horse", wrong[] = "battery staple";
 	const char *keys = check_path("keys");
-	char spec[PATH_MAX + 100];
 	uint8_t out[KS_SEAL_MAX], spki[CERTS_MAX_SPKI];
 	struct swtpm tpm;
 	keystore_t *ks = NULL;
@@ -21,12 +20,7 @@ int main(void)
 	size_t n;
 
 	swtpm_require();
-	if (swtpm_start(&tpm, check_path("tpmstate")) < 0) {
-		CHECK(!"swtpm started");
-		return check_done();
-	}
-	snprintf(spec, sizeof(spec), "%s%s", tpm.spec_head, keys);
-	CHECK_KS(ks_open(spec, &ks), KS_OK);
+	ks = swtpm_keystore(&tpm, "tpmstate", keys);
 	if (!ks)
 		goto out;
 	CHECK_KS(ks_seal_auth(ks, "master", (const uint8_t *)"s3cret", 6, right, sizeof(right)),

@@ -73,21 +73,16 @@ static void test_random(keystore_t *ks)
 static void test_other_tpm(const char *keys)
 {
 	const char *keys2 = check_path("keys2");
-	char from[PATH_MAX], to[PATH_MAX], spec[PATH_MAX + 100];
+	char from[PATH_MAX], to[PATH_MAX];
 	uint8_t out[KS_SEAL_MAX], sig[128];
 	struct swtpm tpm2;
-	keystore_t *ks2 = NULL;
+	keystore_t *ks2;
 	ecc_key key;
 	WC_RNG rng;
 	word32 siglen = sizeof(sig);
 	size_t n;
 
-	if (swtpm_start(&tpm2, check_path("tpmstate2")) < 0) {
-		CHECK(!"second swtpm started");
-		return;
-	}
-	snprintf(spec, sizeof(spec), "%s%s", tpm2.spec_head, keys2);
-	CHECK_KS(ks_open(spec, &ks2), KS_OK);
+	ks2 = swtpm_keystore(&tpm2, "tpmstate2", keys2);
 	if (!ks2)
 		goto out;
 	snprintf(from, sizeof(from), "%s/apikey.tpmseal", keys);
@@ -111,19 +106,13 @@ out:
 int main(void)
 {
 	const char *keys = check_path("keys");
-	char spec[PATH_MAX + 100];
 	uint8_t spki[CERTS_MAX_SPKI];
 	struct swtpm tpm;
 	keystore_t *ks = NULL;
 	size_t n;
 
 	swtpm_require();
-	if (swtpm_start(&tpm, check_path("tpmstate")) < 0) {
-		CHECK(!"swtpm started");
-		return check_done();
-	}
-	snprintf(spec, sizeof(spec), "%s%s", tpm.spec_head, keys);
-	CHECK_KS(ks_open(spec, &ks), KS_OK);
+	ks = swtpm_keystore(&tpm, "tpmstate", keys);
 	if (ks) {
 		test_round_trip(ks, keys);
 		test_random(ks);

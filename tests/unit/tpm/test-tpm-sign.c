@@ -84,18 +84,13 @@ int main(void)
 	uint8_t ca_spki[CERTS_MAX_SPKI], dev_spki[CERTS_MAX_SPKI], again[CERTS_MAX_SPKI];
 	uint8_t ca_der[CERTS_MAX_DER], leaf_der[CERTS_MAX_DER];
 	size_t ca_len, dev_len, n, ca_cert_len, leaf_len;
-	char spec[PATH_MAX + 100], cmd[3 * PATH_MAX];
+	char cmd[3 * PATH_MAX];
 	const char *keys = check_path("keys");
 	struct swtpm tpm;
 	keystore_t *ks = NULL;
 
 	swtpm_require();
-	if (swtpm_start(&tpm, check_path("tpmstate")) < 0) {
-		CHECK(!"swtpm started");
-		return check_done();
-	}
-	snprintf(spec, sizeof(spec), "%s%s", tpm.spec_head, keys);
-	CHECK_KS(ks_open(spec, &ks), KS_OK);
+	ks = swtpm_keystore(&tpm, "tpmstate", keys);
 	if (!ks)
 		goto out;
 	CHECK_KS(ks_exists(ks, "ca"), 0);
