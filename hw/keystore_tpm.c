@@ -31,7 +31,21 @@
  * Signing: ks_load_signer gives an ecc_key carrying the key's name as its id
  * and the devId of this keystore's wolfCrypt crypto callback; wolfCrypt hands
  * every ECDSA sign to the callback, which loads the blob, signs the given
- * digest in the TPM and flushes. The key must be freed before ks_close. */
+ * digest in the TPM and flushes. The key must be freed before ks_close.
+ * ks_bind_tls gives the WOLFSSL_CTX the same devId and the key name as its
+ * private key id, so TLS 1.3 CertificateVerify is signed the same way.
+ * Open the keystore in the process that uses it (after any fork): the TCTI
+ * connection and the device registration are per process.
+ *
+ * Private key bytes never exist outside the TPM: the TPM generates the
+ * scalar and only TPM2_Sign uses it; this process sees public points,
+ * digests and signatures. tests/unit/tpm checks that the blobs carry
+ * fixedTPM|fixedParent|sensitiveDataOrigin and hold no plaintext of a sealed
+ * secret. To check a running key owner (e.g. the controller's CA process)
+ * for a sealed secret or a PEM key in memory: gcore -o /tmp/core <pid> (gdb,
+ * as root; the process is not dumpable otherwise), then search the core for
+ * the known secret bytes (grep -c -F -a, or memmem over the file) and for
+ * "PRIVATE KEY"; unsealed secrets are wiped after use by the callers. */
 #include "hw/keystore_impl.h"
 
 #include "certs/certs.h"
