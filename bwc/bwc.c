@@ -225,10 +225,10 @@ static enum offload_result offload_session(struct bwc *b, const struct in6_addr 
 	r = offload_all(&b->id, b->store, &b->link, &u, (uint64_t)b->cfg.chunk_kib * 1024, &b->off);
 	uplink_close(&u);
 	b->offload_result = names[r];
+	write_status(b);   /* before the log line: readers of the log then see the status */
 	if (r == OFFLOAD_DONE)
 		log_info("offload finished: %" PRIu64 " clip(s) receipted this dock",
 			 b->off.clips_receipted);
-	write_status(b);
 	return r;
 }
 
