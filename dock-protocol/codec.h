@@ -22,6 +22,9 @@ json_t *dock_parse_object(const char *json, size_t len, const char *const *allow
 			  char *why, size_t whylen);
 json_t *dock_parse_object_max(const char *json, size_t len, size_t max,
 			      const char *const *allowed, char *why, size_t whylen);
+/* Refuses members of o outside allowed; where names o in the message. */
+int dock_only_members(json_t *o, const char *const *allowed, const char *where, char *why,
+		      size_t whylen);
 /* Serialises and frees root. */
 int dock_dump(json_t *root, char **ret);
 /* 64 lower-case hex digits -> 32 bytes. */

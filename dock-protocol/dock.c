@@ -190,8 +190,6 @@ json_t *dock_parse_object_max(const char *json, size_t len, size_t max,
 {
 	json_error_t err;
 	json_t *root;
-	const char *key;
-	json_t *v;
 
 	if (!json || len == 0 || len > max) {
 		dock_why(why, whylen, "body empty or over %zu bytes", max);
@@ -207,17 +205,30 @@ json_t *dock_parse_object_max(const char *json, size_t len, size_t max,
 		json_decref(root);
 		return NULL;
 	}
-	json_object_foreach(root, key, v) {
+	if (dock_only_members(root, allowed, NULL, why, whylen) < 0) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+int dock_only_members(json_t *o, const char *const *allowed, const char *where, char *why,
+		      size_t whylen)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(o, key, v) {
 		int known = 0;
 		for (const char *const *a = allowed; *a; a++)
 			known |= strcmp(*a, key) == 0;
 		if (!known) {
-			dock_why(why, whylen, "unknown member \"%.40s\"", key);
-			json_decref(root);
-			return NULL;
+			dock_why(why, whylen, "unknown member \"%.40s\"%s%s", key, where ? " in " : "",
+				 where ? where : "");
+			return -EBADMSG;
 		}
 	}
-	return root;
+	return 0;
 }
 
 int dock_dump(json_t *root, char **ret)

@@ -231,7 +231,6 @@ static int check_place(json_t *o, const char *name, int nullable, char *why, siz
 {
 	static const char *const allowed[] = { "reason", "time", "location", NULL };
 	json_t *loc, *v;
-	const char *key;
 	char reason[DOCK_TEXT_MAX];
 
 	if (nullable && json_is_null(o))
@@ -240,14 +239,11 @@ static int check_place(json_t *o, const char *name, int nullable, char *why, siz
 		dock_why(why, whylen, "member \"%s\" is not an object", name);
 		return -EBADMSG;
 	}
-	json_object_foreach(o, key, v) {
-		int known = 0;
-		for (const char *const *a = allowed; *a; a++)
-			known |= strcmp(*a, key) == 0;
-		if (!known) {
-			dock_why(why, whylen, "unknown member \"%.40s\" in \"%s\"", key, name);
+	{
+		char where[48];
+		snprintf(where, sizeof(where), "\"%s\"", name);
+		if (dock_only_members(o, allowed, where, why, whylen) < 0)
 			return -EBADMSG;
-		}
 	}
 	if (dock_text_member(o, "reason", 1, reason, sizeof(reason), why, whylen) < 0 ||
 	    time_member(o, "time", 0, NULL, why, whylen) < 0)
@@ -299,22 +295,13 @@ static int decode_clip(json_t *c, struct dock_clip_meta *m, char *why, size_t wh
 {
 	static const char *const allowed[] = { "clip_id", "container", "start", "stop", "size",
 					       "sha256", "complete", "encryption", NULL };
-	const char *key;
-	json_t *v;
 
 	if (!json_is_object(c)) {
 		dock_why(why, whylen, "a member of \"clips\" is not an object");
 		return -EBADMSG;
 	}
-	json_object_foreach(c, key, v) {
-		int known = 0;
-		for (const char *const *a = allowed; *a; a++)
-			known |= strcmp(*a, key) == 0;
-		if (!known) {
-			dock_why(why, whylen, "unknown member \"%.40s\" in a clip", key);
-			return -EBADMSG;
-		}
-	}
+	if (dock_only_members(c, allowed, "a clip", why, whylen) < 0)
+		return -EBADMSG;
 	if (dock_text_member(c, "clip_id", 1, m->clip_id, sizeof(m->clip_id), why, whylen) < 0 ||
 	    dock_check_clip_id(m->clip_id) < 0) {
 		dock_why(why, whylen, "clip member \"clip_id\" must be 0001..9999");
@@ -540,19 +527,10 @@ static int decode_receipt_obj(json_t *root, struct dock_receipt *ret, char *why,
 	static const char *const allowed[] = { "system_id", "serial", "recording_id", "clip_id",
 					       "size", "sha256", "complete", "time", "signer",
 					       "signature", NULL };
-	const char *key;
-	json_t *v;
 	int r;
 
-	json_object_foreach(root, key, v) {
-		int known = 0;
-		for (const char *const *a = allowed; *a; a++)
-			known |= strcmp(*a, key) == 0;
-		if (!known) {
-			dock_why(why, whylen, "unknown member \"%.40s\" in the receipt", key);
-			return -EBADMSG;
-		}
-	}
+	if (dock_only_members(root, allowed, "the receipt", why, whylen) < 0)
+		return -EBADMSG;
 	r = dock_text_member(root, "system_id", 1, ret->system_id, sizeof(ret->system_id), why, whylen);
 	if (r == 0)
 		r = dock_text_member(root, "serial", 1, ret->serial, sizeof(ret->serial), why, whylen);
