@@ -261,8 +261,13 @@ int uplink_put_file(struct uplink *u, const char *path, int fd, uint64_t offset,
 			snprintf(why, whylen, "transfer to %s stopped (undocked)", u->peer);
 			r = UPLINK_STOPPED;
 		} else if (write_all(u, (const char *)buf, (size_t)n) < 0) {
-			snprintf(why, whylen, "connection to %s lost while sending %s", u->peer, path);
-			r = UPLINK_IO_FAILED;
+			int undocked = keep_going && !keep_going(ud);
+			if (undocked)
+				snprintf(why, whylen, "transfer to %s stopped (undocked)", u->peer);
+			else
+				snprintf(why, whylen, "connection to %s lost while sending %s", u->peer,
+					 path);
+			r = undocked ? UPLINK_STOPPED : UPLINK_IO_FAILED;
 		}
 		done += n > 0 ? (uint64_t)n : 0;
 	}

@@ -31,6 +31,7 @@ struct offload_io {
 	bulkhash_t *sha;                /* running SHA-256 of the staged bytes */
 	uint64_t hashed;                /* bytes covered by sha; UINT64_MAX = invalid */
 	int io_error;                   /* errno of a failed disk operation */
+	volatile int superseded;        /* a newer connection writes this clip: stop touching it */
 	/* results of jobs */
 	struct dock_commit commit;
 	enum dock_code result;

@@ -150,6 +150,28 @@ static int space_left(const struct ctl *ctl, uint64_t need)
 
 /* ---- receiving a chunk ---------------------------------------------------- */
 
+/* A camera that lost its dock link may still have an old connection here
+ * whose TCP retransmissions arrive after it reconnected. Only the newest
+ * connection may write a clip: older ones drop what they still receive. */
+static void supersede_others(struct conn *c)
+{
+	for (struct conn *o = c->l->conns; o; o = o->next) {
+		if (o == c || !o->io.active || o->kind != PEER_LDEVID ||
+		    strcmp(o->peer_info.serial, c->peer_info.serial) ||
+		    strcmp(o->io.rid, c->io.rid) || strcmp(o->io.cid, c->io.cid))
+			continue;
+		o->io.superseded = 1;
+		if (o->io.refuse == DOCK_C_OK) {
+			o->io.refuse = DOCK_C_OFFSET;
+			o->io.refuse_standing = DOCK_S_UNKNOWN;
+			snprintf(o->io.refuse_msg, sizeof(o->io.refuse_msg),
+				 "a newer connection of this camera writes this clip");
+		}
+		log_warn("%s: an older connection still writing %s/%s is superseded", o->peer,
+			 o->io.rid, o->io.cid);
+	}
+}
+
 /* Decides, before any body byte, what happens to a clip PUT. */
 static void chunk_head(struct conn *c, const struct dock_route *route, uint64_t len)
 {
@@ -203,6 +225,8 @@ static void chunk_head(struct conn *c, const struct dock_route *route, uint64_t 
 	else
 		snprintf(io->container, sizeof(io->container), "%s", rec->container);
 	free(rec);
+	if (io->refuse == DOCK_C_OK)
+		supersede_others(c);
 	if (io->refuse == DOCK_C_NO_SPACE)
 		log_warn("staging area %s below its reserve: refusing bytes from %s",
 			 ctl->cfg.staging_dir, c->peer_info.serial);
@@ -314,6 +338,8 @@ static int write_buffered(struct conn *c)
 	size_t done = 0;
 	int r;
 
+	if (io->superseded)
+		return -ESTALE;
 	if ((r = open_staged(c)) < 0)
 		return r;
 	if (io->written == 0) {
@@ -390,6 +416,8 @@ static void finish_work(struct conn *c)
 
 	if (r == 0 && fdatasync(io->fd) < 0)
 		r = -errno;
+	if (r == 0 && io->superseded)
+		r = -ESTALE;   /* its offset is no longer ours to record */
 	if (r == 0 && registry_clip_set_offset(ctl->reg, c->peer_info.serial, io->rid, io->cid,
 					       io->container, io->offset + io->written) < 0)
 		r = -EIO;
@@ -524,8 +552,17 @@ static void commit_work(struct conn *c)
 	r = registry_clip_get(ctl->reg, c->peer_info.serial, io->rid, io->cid, rec);
 	if (r == 0)
 		r = open_staged(c);
-	if (r == 0)
+	/* What is receipted is what is on disk: exactly the durable size, hashed
+	 * again from the file rather than from the running hash (an older
+	 * connection or the disk may have changed it since). */
+	if (r == 0 && ftruncate(io->fd, (off_t)rec->offset) < 0)
+		r = -errno;
+	if (r == 0) {
+		bulkhash_free(io->sha);
+		io->sha = NULL;
+		io->hashed = UINT64_MAX;
 		r = hash_prefix(io, rec->offset);
+	}
 	if (r == 0 && bulkhash_peek(io->sha, sha) < 0)
 		r = -EIO;
 	if (r < 0) {
