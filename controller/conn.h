@@ -26,10 +26,8 @@ struct offload_io {
 	uint8_t *buf;                   /* body bytes not yet written */
 	size_t buf_len;
 	int fd;                         /* staged .part file, -1 if none */
-	char fd_key[DOCK_ID_LEN + DOCK_CLIP_ID_LEN + 2]; /* rid/cid of fd and sha */
+	char fd_key[DOCK_ID_LEN + DOCK_CLIP_ID_LEN + 2]; /* rid/cid of fd */
 	char path[PATH_MAX];
-	bulkhash_t *sha;                /* running SHA-256 of the staged bytes */
-	uint64_t hashed;                /* bytes covered by sha; UINT64_MAX = invalid */
 	int io_error;                   /* errno of a failed disk operation */
 	volatile int superseded;        /* a newer connection writes this clip: stop touching it */
 	/* results of jobs */

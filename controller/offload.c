@@ -25,7 +25,6 @@
 #include "shared/util.h"
 
 #define BUF_CAP (WRITE_FLUSH + 2 * READ_CHUNK)
-#define HASH_BLOCK (1024 * 1024)
 
 /* ---- paths ---------------------------------------------------------------- */
 
@@ -62,7 +61,6 @@ void offload_init(struct conn *c)
 {
 	memset(&c->io, 0, sizeof(c->io));
 	c->io.fd = -1;
-	c->io.hashed = UINT64_MAX;
 }
 
 static void io_close_file(struct offload_io *io)
@@ -71,9 +69,6 @@ static void io_close_file(struct offload_io *io)
 		close(io->fd);
 	io->fd = -1;
 	io->fd_key[0] = 0;
-	io->hashed = UINT64_MAX;
-	bulkhash_free(io->sha);
-	io->sha = NULL;
 }
 
 void offload_free(struct conn *c)
@@ -294,39 +289,6 @@ static int open_staged(struct conn *c)
 	if (io->fd < 0)
 		return -errno;
 	snprintf(io->fd_key, sizeof(io->fd_key), "%s", key);
-	io->hashed = UINT64_MAX;
-	return 0;
-}
-
-/* Brings the running hash to cover exactly [0, upto) of the staged file. */
-static int hash_prefix(struct offload_io *io, uint64_t upto)
-{
-	uint8_t *blk;
-	uint64_t pos = 0;
-	int r;
-
-	if (io->hashed == upto && io->sha)
-		return 0;
-	bulkhash_free(io->sha);
-	io->sha = NULL;
-	io->hashed = UINT64_MAX;
-	if ((r = bulkhash_new(BULK_SHA256, &io->sha)) < 0)
-		return r;
-	blk = malloc(HASH_BLOCK);
-	if (!blk)
-		return -ENOMEM;
-	while (pos < upto) {
-		size_t want = upto - pos > HASH_BLOCK ? HASH_BLOCK : (size_t)(upto - pos);
-		ssize_t n = pread(io->fd, blk, want, (off_t)pos);
-		if (n <= 0) {
-			free(blk);
-			return n < 0 ? -errno : -EIO;
-		}
-		bulkhash_update(io->sha, blk, (size_t)n);
-		pos += (uint64_t)n;
-	}
-	free(blk);
-	io->hashed = upto;
 	return 0;
 }
 
@@ -346,8 +308,6 @@ static int write_buffered(struct conn *c)
 		/* Bytes past the durable size are from an unacknowledged chunk. */
 		if (ftruncate(io->fd, (off_t)io->offset) < 0)
 			return -errno;
-		if ((r = hash_prefix(io, io->offset)) < 0)
-			return r;
 	}
 	while (done < io->buf_len) {
 		ssize_t n = pwrite(io->fd, io->buf + done, io->buf_len - done, (off_t)(at + done));
@@ -357,9 +317,6 @@ static int write_buffered(struct conn *c)
 			return n < 0 ? -errno : -EIO;
 		done += (size_t)n;
 	}
-	if (io->hashed == at && bulkhash_update(io->sha, io->buf, io->buf_len) < 0)
-		io->hashed = UINT64_MAX - 1;
-	io->hashed = io->hashed == at ? at + io->buf_len : UINT64_MAX;
 	io->written += io->buf_len;
 	io->buf_len = 0;
 	return 0;
@@ -532,7 +489,6 @@ static void discard_staged(struct conn *c, struct clip_rec *rec)
 
 	if (ftruncate(io->fd, 0) == 0)
 		fdatasync(io->fd);
-	io->hashed = UINT64_MAX;
 	registry_clip_set_offset(c->l->ctl->reg, rec->serial, rec->rid, rec->cid, rec->container, 0);
 }
 
@@ -553,18 +509,12 @@ static void commit_work(struct conn *c)
 	if (r == 0)
 		r = open_staged(c);
 	/* What is receipted is what is on disk: exactly the durable size, hashed
-	 * again from the file rather than from the running hash (an older
-	 * connection or the disk may have changed it since). */
+	 * from the file (an older connection or the disk may have changed it
+	 * since it was written), once, at commit. */
 	if (r == 0 && ftruncate(io->fd, (off_t)rec->offset) < 0)
 		r = -errno;
-	if (r == 0) {
-		bulkhash_free(io->sha);
-		io->sha = NULL;
-		io->hashed = UINT64_MAX;
-		r = hash_prefix(io, rec->offset);
-	}
-	if (r == 0 && bulkhash_peek(io->sha, sha) < 0)
-		r = -EIO;
+	if (r == 0)
+		r = bulkhash_fd(io->fd, rec->offset, sha, NULL, NULL);
 	if (r < 0) {
 		log_error("commit of %s %s/%s: %s", c->peer_info.serial, io->rid, io->cid, strerror(-r));
 		goto out;
