@@ -26,18 +26,22 @@ static int state_path(const struct bwc_identity *id, const char *rel, char *out,
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
-/* The factory puts the IDevID certificate beside the file keystore. */
+/* The factory puts the IDevID certificate in the keystore's directory. */
 static int load_idevid(struct bwc_identity *id)
 {
 	char path[PATH_MAX];
 	uint8_t *pem = NULL;
 	struct cert_info info;
 	size_t len;
+	char dir[PATH_MAX - 16];
 	int r;
 
-	if (strncmp(id->cfg->keystore, "file:", 5) != 0 ||
-	    snprintf(path, sizeof(path), "%s/idevid.pem", id->cfg->keystore + 5) >= (int)sizeof(path))
+	if (ks_spec_dir(id->cfg->keystore, dir, sizeof(dir)) != 0) {
+		log_error("keystore \"%s\" names no directory for the factory identity",
+			  id->cfg->keystore);
 		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "%s/idevid.pem", dir);
 	r = util_read_file(path, 65536, &pem, &len);
 	if (r < 0) {
 		log_error("no factory identity: cannot read %s (%s); was this camera provisioned?",

@@ -11,6 +11,7 @@
 #include "bwc/bwc.h"
 #include "bwc/store.h"
 #include "certs/certs.h"
+#include "hw/keystore.h"
 #include "shared/conf.h"
 #include "shared/util.h"
 
@@ -134,13 +135,14 @@ static int read_serial(const char *keystore, char *out, size_t cap)
 	uint8_t *pem = NULL, der[CERTS_MAX_DER];
 	struct cert_info info;
 	size_t len, der_len;
+	char dir[PATH_MAX - 16];
 	int r;
 
-	if (strncmp(keystore, "file:", 5) != 0 ||
-	    snprintf(path, sizeof(path), "%s/idevid.pem", keystore + 5) >= (int)sizeof(path)) {
-		fprintf(stderr, "bwc-record: keystore \"%s\" is not file:DIR\n", keystore);
+	if (ks_spec_dir(keystore, dir, sizeof(dir)) != 0) {
+		fprintf(stderr, "bwc-record: keystore \"%s\" names no directory\n", keystore);
 		return -1;
 	}
+	snprintf(path, sizeof(path), "%s/idevid.pem", dir);
 	r = util_read_file(path, 65536, &pem, &len);
 	if (r < 0) {
 		fprintf(stderr, "bwc-record: cannot read the factory certificate %s: %s\n", path,

@@ -88,6 +88,25 @@ bool ks_name_ok(const char *name)
 	return true;
 }
 
+int ks_spec_dir(const char *spec, char *out, size_t cap)
+{
+	const char *dir = NULL, *p;
+	int n;
+
+	if (!spec || !out || cap == 0)
+		return -EINVAL;
+	if (strncmp(spec, FILE_PREFIX, strlen(FILE_PREFIX)) == 0) {
+		dir = spec + strlen(FILE_PREFIX);
+	} else if (strncmp(spec, TPM_PREFIX, strlen(TPM_PREFIX)) == 0) {
+		for (p = strstr(spec, ";dir="); p; p = strstr(p + 1, ";dir="))
+			dir = p + strlen(";dir=");
+	}
+	if (!dir || dir[0] != '/')
+		return -EINVAL;
+	n = snprintf(out, cap, "%s", dir);
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
 int ks_open(const char *spec, keystore_t **ret)
 {
 	keystore_t *ks;

@@ -36,6 +36,12 @@ enum ks_err {
 
 const char *ks_strerror(int err);
 
+/* The directory of a spec ("file:DIR" or "tpm:<tcti>;dir=DIR") without opening
+ * it: the factory keeps the device's certificates (idevid.pem, ...) there,
+ * beside the key blobs. 0, or -EINVAL for a spec without a directory,
+ * -ENAMETOOLONG. */
+int ks_spec_dir(const char *spec, char *out, size_t cap);
+
 /* Opens the keystore described by spec: "file:/path/to/dir". */
 int ks_open(const char *spec, keystore_t **ret);
 void ks_close(keystore_t *ks);

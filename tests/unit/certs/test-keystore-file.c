@@ -4,6 +4,7 @@
 
 #include "hw/keystore.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -130,6 +131,17 @@ static void test_inputs(keystore_t *ks)
 	CHECK_EQ(ks_rename(NULL, "a", "b"), KS_E_INPUT);
 	CHECK_EQ(ks_rename(ks, NULL, "b"), KS_E_INPUT);
 	CHECK_EQ(ks_open(NULL, &k2), KS_E_INPUT);
+	{
+		char d[16];
+
+		CHECK_EQ(ks_spec_dir("file:/a/b", d, sizeof(d)), 0);
+		CHECK(strcmp(d, "/a/b") == 0);
+		CHECK_EQ(ks_spec_dir("tpm:swtpm:host=x;dir=/k", d, sizeof(d)), 0);
+		CHECK(strcmp(d, "/k") == 0);
+		CHECK_EQ(ks_spec_dir("tpm:swtpm:host=x", d, sizeof(d)), -EINVAL);
+		CHECK_EQ(ks_spec_dir("file:rel", d, sizeof(d)), -EINVAL);
+		CHECK_EQ(ks_spec_dir("file:/a/very/long/directory", d, sizeof(d)), -ENAMETOOLONG);
+	}
 	CHECK_EQ(ks_open("file:", &k2), KS_E_INPUT);
 	CHECK_EQ(ks_open("tpm:/x", &k2), KS_E_INPUT);
 	CHECK_EQ(ks_open("file:/tmp", NULL), KS_E_INPUT);
