@@ -34,8 +34,19 @@
  * digest in the TPM and flushes. The key must be freed before ks_close.
  * ks_bind_tls gives the WOLFSSL_CTX the same devId and the key name as its
  * private key id, so TLS 1.3 CertificateVerify is signed the same way.
- * Open the keystore in the process that uses it (after any fork): the TCTI
- * connection and the device registration are per process.
+ * Open the keystore in the process that uses it (after any fork): the device
+ * registration is per process.
+ *
+ * One TPM, several processes: tpm2-tss's swtpm TCTI connects for every
+ * command, and a TPM without a resource manager (swtpm, /dev/tpm0) has only
+ * a few object slots, shared by everyone. So every operation (its primary,
+ * load, use and flush) runs under an exclusive flock(2) on <dir>/.tpm.lock,
+ * opened at ks_open: the controller, its CA process, bwcctl and the forwarder
+ * use one keystore directory and take turns. Under the lock, transient
+ * objects still loaded were left by a client that died between load and
+ * flush; they are flushed first (behind a resource manager, /dev/tpmrm0,
+ * none are visible). Other TPM clients must not use the same TPM without
+ * that lock.
  *
  * Private key bytes never exist outside the TPM: the TPM generates the
  * scalar and only TPM2_Sign uses it; this process sees public points,
@@ -67,6 +78,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,7 +98,8 @@ struct kstpm {
 	char dir[PATH_MAX];
 	TSS2_TCTI_CONTEXT *tcti_ctx;
 	ESYS_CONTEXT *esys;
-	pthread_mutex_t lock;   /* one ESAPI context: one command at a time */
+	pthread_mutex_t lock;   /* one operation (tpm_begin..tpm_end) at a time */
+	int lock_fd;            /* <dir>/.tpm.lock: the same between processes */
 	int dev_id;
 	bool wolfcrypt;         /* holds a wolfCrypt_Init reference */
 };
@@ -122,6 +136,41 @@ static void flush(struct kstpm *t, ESYS_TR *obj)
 	if (*obj != ESYS_TR_NONE)
 		Esys_FlushContext(t->esys, *obj);
 	*obj = ESYS_TR_NONE;
+}
+
+/* Transient objects present when we connect were left by a dead client. */
+static void flush_leftovers(struct kstpm *t)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more = TPM2_NO;
+
+	if (Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+			       TPM2_CAP_HANDLES, TPM2_TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES,
+			       &more, &cap) != TSS2_RC_SUCCESS)
+		return;
+	for (UINT32 i = 0; i < cap->data.handles.count; i++) {
+		ESYS_TR obj = ESYS_TR_NONE;
+
+		if (Esys_TR_FromTPMPublic(t->esys, cap->data.handles.handle[i], ESYS_TR_NONE,
+					  ESYS_TR_NONE, ESYS_TR_NONE, &obj) == TSS2_RC_SUCCESS)
+			flush(t, &obj);
+	}
+	Esys_Free(cap);
+}
+
+/* Takes the keystore's locks (threads, then processes); tpm_end releases. */
+static void tpm_begin(struct kstpm *t)
+{
+	pthread_mutex_lock(&t->lock);
+	while (flock(t->lock_fd, LOCK_EX) < 0 && errno == EINTR)
+		;
+	flush_leftovers(t);
+}
+
+static void tpm_end(struct kstpm *t)
+{
+	flock(t->lock_fd, LOCK_UN);
+	pthread_mutex_unlock(&t->lock);
 }
 
 static int create_primary(struct kstpm *t, ESYS_TR *ret)
@@ -315,7 +364,7 @@ static int tpm_sign(struct kstpm *t, const char *name, const uint8_t *in, size_t
 	r = blob_path(t, name, KEY_SUFFIX, path, sizeof(path));
 	if (r != KS_OK)
 		return r;
-	pthread_mutex_lock(&t->lock);
+	tpm_begin(t);
 	r = load_blob(t, path, MAGIC_KEY, &obj);
 	if (r == KS_OK) {
 		rc = Esys_Sign(t->esys, obj, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
@@ -324,7 +373,7 @@ static int tpm_sign(struct kstpm *t, const char *name, const uint8_t *in, size_t
 			r = tpm_error(t, "signing", rc);
 		flush(t, &obj);
 	}
-	pthread_mutex_unlock(&t->lock);
+	tpm_end(t);
 	if (r != KS_OK)
 		return r;
 	if (wc_ecc_rs_raw_to_sig(sig->signature.ecdsa.signatureR.buffer,
@@ -405,6 +454,8 @@ void kstpm_close(struct kstpm *t)
 		Esys_Finalize(&t->esys);
 	if (t->tcti_ctx)
 		Tss2_TctiLdr_Finalize(&t->tcti_ctx);
+	if (t->lock_fd >= 0)
+		close(t->lock_fd);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -412,6 +463,7 @@ void kstpm_close(struct kstpm *t)
 int kstpm_open(const char *spec, struct kstpm **ret)
 {
 	struct kstpm *t;
+	char lock[PATH_MAX + 16];
 	struct stat st;
 	TSS2_RC rc;
 	int r;
@@ -419,12 +471,20 @@ int kstpm_open(const char *spec, struct kstpm **ret)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return KS_E_NOMEM;
+	t->lock_fd = -1;
 	pthread_mutex_init(&t->lock, NULL);
 	r = parse_spec(t, spec);
 	if (r != KS_OK)
 		goto fail;
 	if (util_mkdir_p(t->dir, 0700) < 0 || stat(t->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		ks_set_detail("keystore directory %s: %s", t->dir, strerror(errno));
+		r = KS_E_IO;
+		goto fail;
+	}
+	snprintf(lock, sizeof(lock), "%s/.tpm.lock", t->dir);
+	t->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (t->lock_fd < 0) {
+		ks_set_detail("keystore lock %s: %s", lock, strerror(errno));
 		r = KS_E_IO;
 		goto fail;
 	}
@@ -437,7 +497,9 @@ int kstpm_open(const char *spec, struct kstpm **ret)
 		r = KS_E_NO_TPM;
 		goto fail;
 	}
+	tpm_begin(t);
 	r = probe(t);
+	tpm_end(t);
 	if (r != KS_OK)
 		goto fail;
 	/* The device table exists only after wolfCrypt_Init (reference counted). */
@@ -504,9 +566,9 @@ int kstpm_create_ec(struct kstpm *t, const char *name, uint8_t *spki, size_t cap
 	r = blob_path(t, name, KEY_SUFFIX, path, sizeof(path));
 	if (r != KS_OK)
 		return r;
-	pthread_mutex_lock(&t->lock);
+	tpm_begin(t);
 	r = create_object(t, path, MAGIC_KEY, &sens, &tmpl, &pub);
-	pthread_mutex_unlock(&t->lock);
+	tpm_end(t);
 	if (r != KS_OK)
 		return r;
 	r = pub_to_spki(pub, spki, cap, ret_len);
@@ -646,9 +708,9 @@ int kstpm_seal(struct kstpm *t, const char *name, const uint8_t *secret, size_t 
 	if (auth_len)
 		memcpy(sens.sensitive.userAuth.buffer, auth, auth_len);
 	sens.sensitive.userAuth.size = (UINT16)auth_len;
-	pthread_mutex_lock(&t->lock);
+	tpm_begin(t);
 	r = create_object(t, path, MAGIC_SEAL, &sens, &tmpl, NULL);
-	pthread_mutex_unlock(&t->lock);
+	tpm_end(t);
 	explicit_bzero(&sens, sizeof(sens));
 	return r;
 }
@@ -670,7 +732,7 @@ int kstpm_unseal(struct kstpm *t, const char *name, const uint8_t *auth, size_t 
 		return r;
 	if (auth_len)
 		memcpy(value.buffer, auth, auth_len);
-	pthread_mutex_lock(&t->lock);
+	tpm_begin(t);
 	r = load_blob(t, path, MAGIC_SEAL, &obj);
 	if (r == KS_OK) {
 		rc = Esys_TR_SetAuth(t->esys, obj, &value);
@@ -681,7 +743,7 @@ int kstpm_unseal(struct kstpm *t, const char *name, const uint8_t *auth, size_t 
 			r = tpm_error(t, "unsealing", rc);
 		flush(t, &obj);
 	}
-	pthread_mutex_unlock(&t->lock);
+	tpm_end(t);
 	explicit_bzero(&value, sizeof(value));
 	if (r != KS_OK)
 		return r;
@@ -705,7 +767,7 @@ int kstpm_random(struct kstpm *t, uint8_t *out, size_t len)
 
 	if (!t)
 		return KS_E_INPUT;
-	pthread_mutex_lock(&t->lock);
+	tpm_begin(t);
 	while (done < len && r == KS_OK) {
 		size_t want = len - done > COORD ? COORD : len - done;
 
@@ -722,6 +784,6 @@ int kstpm_random(struct kstpm *t, uint8_t *out, size_t len)
 		Esys_Free(rnd);
 		rnd = NULL;
 	}
-	pthread_mutex_unlock(&t->lock);
+	tpm_end(t);
 	return r;
 }
