@@ -90,6 +90,7 @@
 #define MAGIC_SEAL "BWCTPMS1"
 #define BLOB_MAX (MAGIC_LEN + sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE))
 #define TCTI_MAX 256
+#define KEEP_MAX 4
 #define DEVID_BASE 0x4b530000   /* our wolfCrypt device ids: base + n */
 #define COORD 32                /* P-256 coordinate and digest size */
 
@@ -100,6 +101,11 @@ struct kstpm {
 	ESYS_CONTEXT *esys;
 	pthread_mutex_t lock;   /* one operation (tpm_begin..tpm_end) at a time */
 	int lock_fd;            /* <dir>/.tpm.lock: the same between processes */
+	struct {                /* signing-key blobs kept by load_signer/bind_tls */
+		char name[KS_NAME_MAX + 1];
+		TPM2B_PUBLIC pub;
+		TPM2B_PRIVATE priv;
+	} kept[KEEP_MAX];
 	int dev_id;
 	bool wolfcrypt;         /* holds a wolfCrypt_Init reference */
 };
@@ -252,27 +258,84 @@ static int read_blob(const char *path, const char *magic, TPM2B_PUBLIC *pub, TPM
 	return r;
 }
 
+/* The blob of a signing key: the copy kept by ks_load_signer/ks_bind_tls (a
+ * process that dropped privileges may no longer read the directory), else
+ * the file. Called under t->lock. */
+static int key_blob(struct kstpm *t, const char *name, TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv)
+{
+	char path[PATH_MAX];
+	int r;
+
+	for (size_t i = 0; i < KEEP_MAX; i++) {
+		if (strcmp(t->kept[i].name, name) == 0) {
+			*pub = t->kept[i].pub;
+			*priv = t->kept[i].priv;
+			return KS_OK;
+		}
+	}
+	r = blob_path(t, name, KEY_SUFFIX, path, sizeof(path));
+	if (r != KS_OK)
+		return r;
+	return read_blob(path, MAGIC_KEY, pub, priv);
+}
+
+/* Keeps name's blob for later signatures (the oldest kept one makes room). */
+static void keep_blob(struct kstpm *t, const char *name, const TPM2B_PUBLIC *pub,
+		      const TPM2B_PRIVATE *priv)
+{
+	size_t i;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < KEEP_MAX - 1 && t->kept[i].name[0] && strcmp(t->kept[i].name, name); i++)
+		;
+	if (strcmp(t->kept[i].name, name) != 0) {
+		memmove(&t->kept[1], &t->kept[0], sizeof(t->kept[0]) * (KEEP_MAX - 1));
+		i = 0;
+	}
+	snprintf(t->kept[i].name, sizeof(t->kept[i].name), "%s", name);
+	t->kept[i].pub = *pub;
+	t->kept[i].priv = *priv;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Drops a kept blob (the key was destroyed or renamed). */
+static void forget_blob(struct kstpm *t, const char *name)
+{
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < KEEP_MAX; i++)
+		if (strcmp(t->kept[i].name, name) == 0)
+			memset(&t->kept[i], 0, sizeof(t->kept[i]));
+	pthread_mutex_unlock(&t->lock);
+}
+
 /* Loads a blob under a fresh primary (flushed at once); *ret to flush. */
+static int load_pair(struct kstpm *t, TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv, ESYS_TR *ret)
+{
+	ESYS_TR primary = ESYS_TR_NONE;
+	TSS2_RC rc;
+	int r;
+
+	r = create_primary(t, &primary);
+	if (r != KS_OK)
+		return r;
+	rc = Esys_Load(t->esys, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, priv,
+		       pub, ret);
+	flush(t, &primary);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_error(t, "loading the blob", rc);
+	return KS_OK;
+}
+
 static int load_blob(struct kstpm *t, const char *path, const char *magic, ESYS_TR *ret)
 {
 	TPM2B_PUBLIC pub;
 	TPM2B_PRIVATE priv;
-	ESYS_TR primary = ESYS_TR_NONE;
-	TSS2_RC rc;
 	int r;
 
 	r = read_blob(path, magic, &pub, &priv);
 	if (r != KS_OK)
 		return r;
-	r = create_primary(t, &primary);
-	if (r != KS_OK)
-		return r;
-	rc = Esys_Load(t->esys, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv,
-		       &pub, ret);
-	flush(t, &primary);
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_error(t, "loading the blob", rc);
-	return KS_OK;
+	return load_pair(t, &pub, &priv, ret);
 }
 
 /* Creates an object from template under a fresh primary and saves its blob. */
@@ -352,7 +415,8 @@ static int tpm_sign(struct kstpm *t, const char *name, const uint8_t *in, size_t
 	TPM2B_DIGEST digest = { .size = COORD };
 	TPMT_SIGNATURE *sig = NULL;
 	ESYS_TR obj = ESYS_TR_NONE;
-	char path[PATH_MAX];
+	TPM2B_PUBLIC pub;
+	TPM2B_PRIVATE priv;
 	TSS2_RC rc;
 	int r;
 
@@ -361,11 +425,10 @@ static int tpm_sign(struct kstpm *t, const char *name, const uint8_t *in, size_t
 		memcpy(digest.buffer, in, COORD);
 	else
 		memcpy(digest.buffer + COORD - inlen, in, inlen);
-	r = blob_path(t, name, KEY_SUFFIX, path, sizeof(path));
-	if (r != KS_OK)
-		return r;
 	tpm_begin(t);
-	r = load_blob(t, path, MAGIC_KEY, &obj);
+	r = key_blob(t, name, &pub, &priv);
+	if (r == KS_OK)
+		r = load_pair(t, &pub, &priv, &obj);
 	if (r == KS_OK) {
 		rc = Esys_Sign(t->esys, obj, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
 			       &digest, &scheme, &ticket, &sig);
@@ -610,6 +673,8 @@ int kstpm_rename(struct kstpm *t, const char *from, const char *to)
 	/* The replaced blob needs no wiping: it is TPM-encrypted. */
 	if (rename(src, dst) < 0 || util_fsync_parent(dst) < 0)
 		return KS_E_IO;
+	forget_blob(t, from);
+	forget_blob(t, to);
 	return KS_OK;
 }
 
@@ -628,6 +693,8 @@ static int remove_blob(struct kstpm *t, const char *name, const char *suffix)
 
 int kstpm_destroy(struct kstpm *t, const char *name)
 {
+	if (ks_name_ok(name))
+		forget_blob(t, name);
 	return remove_blob(t, name, KEY_SUFFIX);
 }
 
@@ -652,6 +719,7 @@ int kstpm_load_signer(struct kstpm *t, const char *name, ecc_key *key)
 	r = read_blob(path, MAGIC_KEY, &pub, &priv);
 	if (r != KS_OK)
 		return r;
+	keep_blob(t, name, &pub, &priv);
 	n = strlen(name);
 	if (wc_ecc_init_id(key, (unsigned char *)name, (int)n, NULL, t->dev_id) != 0)
 		return KS_E_CRYPTO;
@@ -669,13 +737,19 @@ int kstpm_load_signer(struct kstpm *t, const char *name, ecc_key *key)
 
 int kstpm_bind_tls(struct kstpm *t, const char *name, WOLFSSL_CTX *ctx)
 {
+	TPM2B_PUBLIC pub;
+	TPM2B_PRIVATE priv;
+	char path[PATH_MAX];
 	int r;
 
 	if (!ctx)
 		return KS_E_INPUT;
-	r = kstpm_exists(t, name);
-	if (r != 1)
-		return r == 0 ? KS_E_NOT_FOUND : r;
+	r = blob_path(t, name, KEY_SUFFIX, path, sizeof(path));
+	if (r == KS_OK)
+		r = read_blob(path, MAGIC_KEY, &pub, &priv);
+	if (r != KS_OK)
+		return r;
+	keep_blob(t, name, &pub, &priv);
 	if (wolfSSL_CTX_SetDevId(ctx, t->dev_id) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_use_PrivateKey_id(ctx, (const unsigned char *)name, (long)strlen(name),
 					  t->dev_id, COORD) != WOLFSSL_SUCCESS)

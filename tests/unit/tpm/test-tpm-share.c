@@ -11,6 +11,7 @@
 #include <tss2/tss2_tctildr.h>
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -115,6 +116,35 @@ static void leave_transients(const char *tcti)
 	Tss2_TctiLdr_Finalize(&tctx);
 }
 
+/* A process that dropped privileges cannot read the keystore directory any
+ * more; a signer loaded before still signs (here: the directory moved). */
+static void test_kept_signer(keystore_t *ks, const char *keys)
+{
+	uint8_t spki[CERTS_MAX_SPKI], sig[80], digest[32] = { 1, 2, 3 };
+	char moved[PATH_MAX];
+	ecc_key key;
+	WC_RNG rng;
+	word32 slen = sizeof(sig);
+	int verified = 0;
+	size_t n;
+
+	snprintf(moved, sizeof(moved), "%s.moved", keys);
+	CHECK_KS(ks_create_ec(ks, "ca", spki, sizeof(spki), &n), KS_OK);
+	CHECK_KS(ks_load_signer(ks, "ca", &key), KS_OK);
+	CHECK(wc_InitRng(&rng) == 0);
+	CHECK(rename(keys, moved) == 0);
+	CHECK(wc_ecc_sign_hash(digest, sizeof(digest), sig, &slen, &rng, &key) == 0);
+	CHECK(wc_ecc_verify_hash(sig, slen, digest, sizeof(digest), &verified, &key) == 0 &&
+	      verified == 1);
+	CHECK(rename(moved, keys) == 0);
+	/* a destroyed key signs no more, even with its blob kept before */
+	CHECK_KS(ks_destroy(ks, "ca"), KS_OK);
+	slen = sizeof(sig);
+	CHECK(wc_ecc_sign_hash(digest, sizeof(digest), sig, &slen, &rng, &key) != 0);
+	wc_ecc_free(&key);
+	wc_FreeRng(&rng);
+}
+
 int main(void)
 {
 	const char *keys = check_path("keys");
@@ -133,6 +163,7 @@ int main(void)
 		test_processes(spec);
 		CHECK_KS(ks_unseal(ks, "mine", out, sizeof(out), &n), KS_OK);
 		CHECK(n == 3 && memcmp(out, "abc", 3) == 0);
+		test_kept_signer(ks, keys);
 		leave_transients(tpm.tcti);
 		CHECK_KS(ks_unseal(ks, "mine", out, sizeof(out), &n), KS_OK);
 		CHECK_KS(ks_seal(ks, "after", (const uint8_t *)"x", 1), KS_OK);
