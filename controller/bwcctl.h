@@ -3,6 +3,7 @@
 #define BWC_BWCCTL_H
 
 #include "controller/controller.h"
+#include "hw/keystore.h"
 
 struct cli {
 	struct ctl_config cfg;
@@ -14,6 +15,7 @@ struct cli {
 	const char *camera_filter;
 	int allow_insecure;
 	const char *name;
+	keystore_t *ks;   /* opened on first use */
 };
 
 /* Prints "bwcctl: ..." on stderr and returns 1 (the exit code). */

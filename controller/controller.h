@@ -19,6 +19,7 @@
 
 struct ctl_config {
 	char state_dir[PATH_MAX];
+	char keystore[PATH_MAX];   /* hw/keystore.h spec; default file:<state_dir>/keys */
 	char interface[IF_NAMESIZE];
 	int port;
 	int auto_enrol;
