@@ -416,16 +416,21 @@ static int cmd_destination(struct cli *c, const char *verb, const char *file)
 
 	if (!d)
 		return die("out of memory");
-	if (!strcmp(verb, "show")) {
-		r = destination_load(c->reg, d);
+	if (!keystore(c)) {
+		r = 1;
+	} else if (!strcmp(verb, "show")) {
+		r = destination_load(c->reg, c->ks, d);
 		r = r == -ENOENT ? die("no destination: bwcctl destination import FILE")
+		    : r == -EACCES ? die("the stored destination does not open with keystore %s "
+					 "(%s): was the keystore replaced?", c->cfg.keystore,
+					 ks_last_detail())
 		    : r < 0 ? die("cannot read the destination from the registry (%d)", r)
 			    : destination_print(d, c->json, stdout) < 0;
 	} else if ((r = util_read_file(file, DEST_FILE_MAX, &buf, &len)) < 0) {
 		r = die("connection file %s: %s", file,
 			r == -EFBIG ? "over 64 kB" : strerror(-r));
-	} else if (destination_import(c->reg, (const char *)buf, len, c->allow_insecure, d, why,
-				      sizeof(why)) < 0) {
+	} else if (destination_import(c->reg, c->ks, (const char *)buf, len, c->allow_insecure, d,
+				      why, sizeof(why)) < 0) {
 		r = die("connection file %s refused: %s", file, why);
 	} else {
 		bwcctl_audit(c, "destination-import", NULL, d->n_certs ? "content destination imported"
