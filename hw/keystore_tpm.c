@@ -101,6 +101,8 @@ struct kstpm {
 	ESYS_CONTEXT *esys;
 	pthread_mutex_t lock;   /* one operation (tpm_begin..tpm_end) at a time */
 	int lock_fd;            /* <dir>/.tpm.lock: the same between processes */
+	bool esys_stale;        /* a command failed below the TPM: new ESAPI context */
+	bool per_op;            /* swtpm: connect for each operation (see above) */
 	struct {                /* signing-key blobs kept by load_signer/bind_tls */
 		char name[KS_NAME_MAX + 1];
 		TPM2B_PUBLIC pub;
@@ -133,6 +135,10 @@ static int tpm_error(struct kstpm *t, const char *what, TSS2_RC rc)
 		   (rc & 0xffff) == TSS2_BASE_RC_TRY_AGAIN) {
 		r = KS_E_NO_TPM;
 	}
+	/* Not an answer of the TPM (the connection failed): ESAPI keeps the
+	 * half-done command and refuses every later one; tpm_end starts afresh. */
+	if (layer != TSS2_TPM_RC_LAYER)
+		t->esys_stale = true;
 	ks_set_detail("%s: TPM response 0x%x (TCTI \"%s\")", what, (unsigned)rc, t->tcti);
 	return r;
 }
@@ -144,16 +150,32 @@ static void flush(struct kstpm *t, ESYS_TR *obj)
 	*obj = ESYS_TR_NONE;
 }
 
+static void disconnect_tpm(struct kstpm *t)
+{
+	if (t->esys)
+		Esys_Finalize(&t->esys);
+	if (t->tcti_ctx)
+		Tss2_TctiLdr_Finalize(&t->tcti_ctx);
+}
+
 /* Transient objects present when we connect were left by a dead client. */
 static void flush_leftovers(struct kstpm *t)
 {
 	TPMS_CAPABILITY_DATA *cap = NULL;
 	TPMI_YES_NO more = TPM2_NO;
 
-	if (Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-			       TPM2_CAP_HANDLES, TPM2_TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES,
-			       &more, &cap) != TSS2_RC_SUCCESS)
+	TSS2_RC rc;
+
+	if (!t->esys)
 		return;
+	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				TPM2_CAP_HANDLES, TPM2_TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES,
+				&more, &cap);
+	if (rc != TSS2_RC_SUCCESS) {
+		if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
+			t->esys_stale = true;
+		return;
+	}
 	for (UINT32 i = 0; i < cap->data.handles.count; i++) {
 		ESYS_TR obj = ESYS_TR_NONE;
 
@@ -164,17 +186,48 @@ static void flush_leftovers(struct kstpm *t)
 	Esys_Free(cap);
 }
 
-/* Takes the keystore's locks (threads, then processes); tpm_end releases. */
-static void tpm_begin(struct kstpm *t)
+static int connect_tpm(struct kstpm *t)
+{
+	TSS2_RC rc = Tss2_TctiLdr_Initialize(t->tcti[0] ? t->tcti : NULL, &t->tcti_ctx);
+
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Esys_Initialize(&t->esys, t->tcti_ctx, NULL);
+	if (rc == TSS2_RC_SUCCESS)
+		return KS_OK;
+	ks_set_detail("no TPM reachable through TCTI \"%s\" (tpm2-tss 0x%x)", t->tcti,
+		      (unsigned)rc);
+	disconnect_tpm(t);
+	return KS_E_NO_TPM;
+}
+
+/* Takes the keystore's locks (threads, then processes) and makes sure of a
+ * connection; tpm_end releases them (and a per-operation connection). */
+static int tpm_begin(struct kstpm *t)
 {
 	pthread_mutex_lock(&t->lock);
 	while (flock(t->lock_fd, LOCK_EX) < 0 && errno == EINTR)
 		;
+	if (!t->esys && connect_tpm(t) != KS_OK) {
+		flock(t->lock_fd, LOCK_UN);
+		pthread_mutex_unlock(&t->lock);
+		return KS_E_NO_TPM;
+	}
 	flush_leftovers(t);
+	return KS_OK;
 }
 
 static void tpm_end(struct kstpm *t)
 {
+	if (t->per_op) {
+		disconnect_tpm(t);
+	} else if (t->esys_stale) {
+		/* same device, fresh ESAPI state (the device may not reopen after
+		 * the process dropped its privileges) */
+		Esys_Finalize(&t->esys);
+		if (Esys_Initialize(&t->esys, t->tcti_ctx, NULL) != TSS2_RC_SUCCESS)
+			t->esys = NULL;
+	}
+	t->esys_stale = false;
 	flock(t->lock_fd, LOCK_UN);
 	pthread_mutex_unlock(&t->lock);
 }
@@ -425,7 +478,9 @@ static int tpm_sign(struct kstpm *t, const char *name, const uint8_t *in, size_t
 		memcpy(digest.buffer, in, COORD);
 	else
 		memcpy(digest.buffer + COORD - inlen, in, inlen);
-	tpm_begin(t);
+	r = tpm_begin(t);
+	if (r != KS_OK)
+		return r;
 	r = key_blob(t, name, &pub, &priv);
 	if (r == KS_OK)
 		r = load_pair(t, &pub, &priv, &obj);
@@ -513,10 +568,7 @@ void kstpm_close(struct kstpm *t)
 		wc_CryptoCb_UnRegisterDevice(t->dev_id);
 	if (t->wolfcrypt)
 		wolfCrypt_Cleanup();
-	if (t->esys)
-		Esys_Finalize(&t->esys);
-	if (t->tcti_ctx)
-		Tss2_TctiLdr_Finalize(&t->tcti_ctx);
+	disconnect_tpm(t);
 	if (t->lock_fd >= 0)
 		close(t->lock_fd);
 	pthread_mutex_destroy(&t->lock);
@@ -528,7 +580,6 @@ int kstpm_open(const char *spec, struct kstpm **ret)
 	struct kstpm *t;
 	char lock[PATH_MAX + 16];
 	struct stat st;
-	TSS2_RC rc;
 	int r;
 
 	t = calloc(1, sizeof(*t));
@@ -551,16 +602,21 @@ int kstpm_open(const char *spec, struct kstpm **ret)
 		r = KS_E_IO;
 		goto fail;
 	}
-	rc = Tss2_TctiLdr_Initialize(t->tcti[0] ? t->tcti : NULL, &t->tcti_ctx);
-	if (rc == TSS2_RC_SUCCESS)
-		rc = Esys_Initialize(&t->esys, t->tcti_ctx, NULL);
-	if (rc != TSS2_RC_SUCCESS) {
-		ks_set_detail("no TPM reachable through TCTI \"%s\" (tpm2-tss 0x%x)", t->tcti,
-			      (unsigned)rc);
-		r = KS_E_NO_TPM;
-		goto fail;
+	/* tpm2-tss's swtpm TCTI keeps its socket until the next command, and
+	 * swtpm serves one socket at a time: with swtpm, connect per operation.
+	 * A device (/dev/tpmrm0) stays open, also after privileges are dropped. */
+	t->per_op = strncmp(t->tcti, "swtpm", 5) == 0;
+	if (!t->per_op) {
+		while (flock(t->lock_fd, LOCK_EX) < 0 && errno == EINTR)
+			;
+		r = connect_tpm(t);
+		flock(t->lock_fd, LOCK_UN);
+		if (r != KS_OK)
+			goto fail;
 	}
-	tpm_begin(t);
+	r = tpm_begin(t);
+	if (r != KS_OK)
+		goto fail;
 	r = probe(t);
 	tpm_end(t);
 	if (r != KS_OK)
@@ -629,7 +685,9 @@ int kstpm_create_ec(struct kstpm *t, const char *name, uint8_t *spki, size_t cap
 	r = blob_path(t, name, KEY_SUFFIX, path, sizeof(path));
 	if (r != KS_OK)
 		return r;
-	tpm_begin(t);
+	r = tpm_begin(t);
+	if (r != KS_OK)
+		return r;
 	r = create_object(t, path, MAGIC_KEY, &sens, &tmpl, &pub);
 	tpm_end(t);
 	if (r != KS_OK)
@@ -782,7 +840,9 @@ int kstpm_seal(struct kstpm *t, const char *name, const uint8_t *secret, size_t 
 	if (auth_len)
 		memcpy(sens.sensitive.userAuth.buffer, auth, auth_len);
 	sens.sensitive.userAuth.size = (UINT16)auth_len;
-	tpm_begin(t);
+	r = tpm_begin(t);
+	if (r != KS_OK)
+		return r;
 	r = create_object(t, path, MAGIC_SEAL, &sens, &tmpl, NULL);
 	tpm_end(t);
 	explicit_bzero(&sens, sizeof(sens));
@@ -806,7 +866,9 @@ int kstpm_unseal(struct kstpm *t, const char *name, const uint8_t *auth, size_t 
 		return r;
 	if (auth_len)
 		memcpy(value.buffer, auth, auth_len);
-	tpm_begin(t);
+	r = tpm_begin(t);
+	if (r != KS_OK)
+		return r;
 	r = load_blob(t, path, MAGIC_SEAL, &obj);
 	if (r == KS_OK) {
 		rc = Esys_TR_SetAuth(t->esys, obj, &value);
@@ -841,7 +903,9 @@ int kstpm_random(struct kstpm *t, uint8_t *out, size_t len)
 
 	if (!t)
 		return KS_E_INPUT;
-	tpm_begin(t);
+	r = tpm_begin(t);
+	if (r != KS_OK)
+		return r;
 	while (done < len && r == KS_OK) {
 		size_t want = len - done > COORD ? COORD : len - done;
 
