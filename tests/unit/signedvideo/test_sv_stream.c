@@ -1,0 +1,332 @@
+/* test_sv_stream.c - signer and verifier on a synthetic H.264 NAL stream
+ * (3 GOPs of 5 pictures): intact is valid with every picture covered; each
+ * attack (altered, dropped, inserted pictures, GOPs swapped or removed, the
+ * final SEI removed, pictures appended, another key mid-stream) gives the
+ * verdict and names the place; a late SEI (slow signer) stays valid. */
+#include "signed-video/sv.h"
+#include "tests/unit/shared/check.h"
+
+#include <wolfssl/wolfcrypt/asn_public.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define GOPS 3
+#define PICS 5   /* per GOP: I P P P P */
+#define MAXN 64
+
+struct nal {
+	uint8_t b[SV_SEI_MAX < 4096 ? SV_SEI_MAX : 4096];
+	size_t len;
+};
+
+struct stream {
+	struct nal n[MAXN];
+	size_t count;
+};
+
+static struct stream plain, signed_s;
+static ecc_key key, other_key;
+static WC_RNG rng;
+static const struct sv_product product = { .hardware_id = "BWC-1000", .firmware = "0.1.0",
+					    .serial = "RIG00001", .manufacturer = "Rig Manufacturer" };
+
+static void push(struct stream *s, const uint8_t *b, size_t len)
+{
+	if (s->count >= MAXN || len > sizeof(s->n[0].b))
+		abort();
+	memcpy(s->n[s->count].b, b, len);
+	s->n[s->count++].len = len;
+}
+
+/* SPS, PPS, then the pictures of each GOP; picture p's bytes depend on p. */
+static void make_plain(void)
+{
+	uint8_t b[40];
+
+	for (int g = 0; g < GOPS; g++) {
+		push(&plain, (const uint8_t[]){ 0x67, 0x42, 0xc0, 0x28 }, 4);
+		push(&plain, (const uint8_t[]){ 0x68, 0xce, 0x3c, 0x80 }, 4);
+		for (int i = 0; i < PICS; i++) {
+			int p = g * PICS + i;
+			b[0] = i == 0 ? 0x65 : 0x41;
+			b[1] = 0x88;   /* first_mb_in_slice = 0 */
+			for (size_t k = 2; k < sizeof(b); k++)
+				b[k] = (uint8_t)(p * 31 + (int)k * 7 + 1) | 0x10;
+			push(&plain, b, sizeof(b));
+		}
+	}
+}
+
+static int make_key(ecc_key *k, uint8_t *spki, size_t cap, size_t *len)
+{
+	int n;
+
+	if (wc_ecc_init(k) != 0 || wc_ecc_make_key(&rng, 32, k) != 0)
+		return -1;
+	n = wc_EccPublicKeyToDer(k, spki, (word32)cap, 1);
+	*len = n > 0 ? (size_t)n : 0;
+	return n > 0 ? 0 : -1;
+}
+
+/* Signs plain with k into out; returns 0. */
+static int sign_stream(ecc_key *k, struct stream *out)
+{
+	uint8_t spki[128];
+	size_t spki_len, sei_len;
+	const uint8_t *sei;
+	sv_signer_t *s;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (wc_EccPublicKeyToDer(k, spki, sizeof(spki), 1) <= 0)
+		return -1;
+	spki_len = (size_t)wc_EccPublicKeyToDer(k, spki, sizeof(spki), 1);
+	if (sv_signer_create(k, spki, spki_len, &product, &s) != SV_OK)
+		return -1;
+	for (size_t i = 0; i < plain.count && r == 0; i++) {
+		r = sv_signer_add(s, plain.n[i].b, plain.n[i].len, &sei, &sei_len);
+		if (r == 0 && sei_len)
+			push(out, sei, sei_len);
+		push(out, plain.n[i].b, plain.n[i].len);
+	}
+	if (r == 0 && (r = sv_signer_finish(s, &sei, &sei_len)) == 0 && sei_len)
+		push(out, sei, sei_len);
+	sv_signer_free(s);
+	return r;
+}
+
+static struct sv_report verify(const struct stream *s)
+{
+	static struct sv_report rep;
+	sv_verifier_t *v;
+
+	memset(&rep, 0, sizeof(rep));
+	if (sv_verifier_create(&v) != SV_OK)
+		abort();
+	for (size_t i = 0; i < s->count; i++)
+		CHECK(sv_verifier_add(v, s->n[i].b, s->n[i].len) == SV_OK);
+	sv_verifier_finish(v, &rep);
+	sv_verifier_free(v);
+	return rep;
+}
+
+static int mentions(const struct sv_report *r, long frame, const char *text)
+{
+	for (size_t i = 0; i < r->n_problems; i++)
+		if ((frame < 0 || r->problems[i].first_frame == frame) &&
+		    strstr(r->problems[i].text, text))
+			return 1;
+	for (size_t i = 0; i < r->n_problems; i++)
+		fprintf(stderr, "  problem: %s\n", r->problems[i].text);
+	return 0;
+}
+
+/* Index in signed_s of picture p (stream order, 0-based). */
+static size_t pic_index(const struct stream *s, int p)
+{
+	int seen = -1;
+
+	for (size_t i = 0; i < s->count; i++) {
+		enum sv_nal_kind k = sv_nal_kind(s->n[i].b, s->n[i].len, NULL);
+		if ((k == SV_NAL_I || k == SV_NAL_P) && ++seen == p)
+			return i;
+	}
+	abort();
+}
+
+static void remove_at(struct stream *s, size_t i, size_t n)
+{
+	memmove(&s->n[i], &s->n[i + n], (s->count - i - n) * sizeof(s->n[0]));
+	s->count -= n;
+}
+
+/* NALs of GOP g: from its SPS to the next GOP's SPS (the SEI of GOP g-1 sits
+ * inside it, before the I-frame, as the recorder writes it). */
+static void gop_range(const struct stream *s, int g, size_t *first, size_t *n)
+{
+	int seen = -1;
+	size_t i;
+
+	for (i = 0; i < s->count; i++)
+		if ((s->n[i].b[0] & 0x1f) == 7 && ++seen == g)
+			break;
+	*first = i;
+	for (i = *first + 1; i < s->count && (s->n[i].b[0] & 0x1f) != 7; i++)
+		;
+	*n = i - *first;
+}
+
+static void test_intact(void)
+{
+	struct sv_report r = verify(&signed_s);
+
+	CHECK(r.verdict == SV_VALID);
+	CHECK(r.frames == GOPS * PICS && r.frames_covered == GOPS * PICS);
+	CHECK(r.gops == GOPS && r.gops_valid == GOPS && r.n_problems == 0);
+	CHECK(strcmp(r.product.serial, "RIG00001") == 0 && r.has_key && !r.key_changed);
+	r = verify(&plain);
+	CHECK(r.verdict == SV_UNSIGNED && r.frames == GOPS * PICS && r.frames_covered == 0);
+}
+
+static void test_altered(void)
+{
+	static struct stream t;
+	struct sv_report r;
+
+	t = signed_s;
+	t.n[pic_index(&t, 7)].b[20] ^= 0x01;
+	r = verify(&t);
+	CHECK(r.verdict == SV_INVALID && mentions(&r, 7, "frame 7 differs"));
+	CHECK(r.gops_valid == GOPS - 1 && r.frames_covered == GOPS * PICS - PICS);
+}
+
+static void test_dropped_inserted(void)
+{
+	static struct stream t;
+	struct sv_report r;
+	size_t i;
+
+	t = signed_s;
+	remove_at(&t, pic_index(&t, 7), 1);
+	r = verify(&t);
+	CHECK(r.verdict == SV_INVALID && mentions(&r, -1, "missing before frame 7"));
+	t = signed_s;
+	i = pic_index(&t, 8);
+	memmove(&t.n[i + 1], &t.n[i], (t.count - i) * sizeof(t.n[0]));
+	t.count++;
+	t.n[i].b[25] ^= 0x20;   /* a picture that was never signed */
+	r = verify(&t);
+	CHECK(r.verdict == SV_INVALID && mentions(&r, 8, "not signed (inserted)"));
+}
+
+static void test_gops(void)
+{
+	static struct stream t, u;
+	struct sv_report r;
+	size_t f1, n1, f2, n2;
+
+	/* swap GOPs 1 and 2 (GOP 2 ends with the final SEI) */
+	u = signed_s;
+	gop_range(&u, 1, &f1, &n1);
+	gop_range(&u, 2, &f2, &n2);
+	CHECK(f2 == f1 + n1);
+	t = u;
+	memcpy(&t.n[f1], &u.n[f2], n2 * sizeof(t.n[0]));
+	memcpy(&t.n[f1 + n2], &u.n[f1], n1 * sizeof(t.n[0]));
+	r = verify(&t);
+	CHECK(r.verdict == SV_INVALID && mentions(&r, -1, "GOP"));
+	/* remove GOP 1 */
+	t = signed_s;
+	remove_at(&t, f1, n1);
+	r = verify(&t);
+	CHECK(r.verdict == SV_INVALID && mentions(&r, -1, "not linked"));
+}
+
+static void test_end(void)
+{
+	static struct stream t;
+	struct sv_report r;
+
+	t = signed_s;
+	CHECK(sv_nal_kind(t.n[t.count - 1].b, t.n[t.count - 1].len, NULL) == SV_NAL_SV_SEI);
+	t.count--;   /* the final SEI removed */
+	r = verify(&t);
+	CHECK(r.verdict == SV_INCOMPLETE && r.frames_covered == (GOPS - 1) * PICS);
+	CHECK(mentions(&r, (GOPS - 1) * PICS, "after the last signature"));
+	t = signed_s;
+	push(&t, plain.n[3].b, plain.n[3].len);   /* two pictures appended */
+	push(&t, plain.n[4].b, plain.n[4].len);
+	r = verify(&t);
+	CHECK(r.verdict == SV_INCOMPLETE && r.frames == GOPS * PICS + 2 &&
+	      mentions(&r, GOPS * PICS, "after the last signature"));
+}
+
+/* A slow (TPM) signer: each SEI two pictures late is still valid. */
+static void test_late_sei(void)
+{
+	static struct stream t;
+	struct sv_report r;
+	struct nal sei;
+
+	t = signed_s;
+	for (size_t i = 0; i + 3 < t.count; i++) {
+		if (sv_nal_kind(t.n[i].b, t.n[i].len, NULL) != SV_NAL_SV_SEI)
+			continue;
+		sei = t.n[i];
+		memmove(&t.n[i], &t.n[i + 1], 3 * sizeof(t.n[0]));   /* after I and one P */
+		t.n[i + 3] = sei;
+		i += 3;
+	}
+	r = verify(&t);
+	CHECK(r.verdict == SV_VALID && r.frames_covered == GOPS * PICS);
+}
+
+/* The last GOP signed by another camera's key: a key change is invalid. */
+static void test_other_key(void)
+{
+	static struct stream t, o;
+	struct sv_report r;
+	size_t first, n, of, on;
+
+	CHECK(sign_stream(&other_key, &o) == 0);
+	t = signed_s;
+	gop_range(&t, 2, &first, &n);
+	gop_range(&o, 2, &of, &on);
+	/* GOP 2's pictures and the final SEI from the other camera's stream */
+	t.count = first;
+	for (size_t i = of; i < o.count; i++)
+		push(&t, o.n[i].b, o.n[i].len);
+	r = verify(&t);
+	CHECK(r.verdict == SV_INVALID && r.key_changed && mentions(&r, -1, "different key"));
+	r = verify(&o);
+	CHECK(r.verdict == SV_VALID);
+}
+
+static void test_inputs(void)
+{
+	const uint8_t *sei;
+	size_t len;
+	sv_signer_t *s = NULL;
+	uint8_t spki[128];
+	size_t spki_len;
+
+	CHECK(sv_signer_create(NULL, spki, 1, &product, &s) == SV_E_INPUT);
+	CHECK(sv_signer_create(&key, NULL, 1, &product, &s) == SV_E_INPUT);
+	CHECK(sv_signer_create(&key, spki, 0, &product, &s) == SV_E_INPUT);
+	CHECK(sv_signer_create(&key, spki, 1, NULL, &s) == SV_E_INPUT);
+	spki_len = (size_t)wc_EccPublicKeyToDer(&key, spki, sizeof(spki), 1);
+	CHECK(sv_signer_create(&key, spki, spki_len, &product, &s) == SV_OK);
+	CHECK(sv_signer_add(s, NULL, 3, &sei, &len) == SV_E_INPUT);
+	CHECK(sv_signer_finish(s, &sei, &len) == SV_OK && len == 0);   /* nothing to sign */
+	sv_signer_free(s);
+	sv_signer_free(NULL);
+	sv_verifier_free(NULL);
+	CHECK(sv_verifier_create(NULL) == SV_E_INPUT);
+	CHECK(sv_verifier_finish(NULL, NULL) == SV_E_INPUT);
+}
+
+int main(void)
+{
+	uint8_t spki[128];
+	size_t len;
+
+	if (wc_InitRng(&rng) != 0 || make_key(&key, spki, sizeof(spki), &len) != 0 ||
+	    make_key(&other_key, spki, sizeof(spki), &len) != 0)
+		return 1;
+	make_plain();
+	CHECK(sign_stream(&key, &signed_s) == 0);
+	CHECK(signed_s.count == plain.count + GOPS);
+	test_intact();
+	test_altered();
+	test_dropped_inserted();
+	test_gops();
+	test_end();
+	test_late_sei();
+	test_other_key();
+	test_inputs();
+	wc_ecc_free(&key);
+	wc_ecc_free(&other_key);
+	wc_FreeRng(&rng);
+	return check_done();
+}
