@@ -218,6 +218,8 @@ static void consume(sv_verifier_t *v, size_t k, int covered)
 {
 	for (size_t i = 0; i < k; i++)
 		v->rep.frames_covered += covered && v->pending[i].primary;
+	if (k == 0)
+		return;   /* nothing pending (pending may still be NULL) */
 	memmove(v->pending, v->pending + k, (v->n - k) * sizeof(*v->pending));
 	v->n -= k;
 }

@@ -301,6 +301,18 @@ static void test_inputs(void)
 	CHECK(sv_signer_finish(s, &sei, &len) == SV_OK && len == 0);   /* nothing to sign */
 	sv_signer_free(s);
 	sv_signer_free(NULL);
+	/* a SEI with no picture before it (found by fuzzing: nothing pending) */
+	{
+		static struct stream t;
+		struct sv_report r;
+		size_t i = 0;
+		while (sv_nal_kind(signed_s.n[i].b, signed_s.n[i].len, NULL) != SV_NAL_SV_SEI)
+			i++;
+		memset(&t, 0, sizeof(t));
+		push(&t, signed_s.n[i].b, signed_s.n[i].len);
+		r = verify(&t);
+		CHECK(r.verdict == SV_INVALID && r.frames == 0 && r.gops == 1);
+	}
 	sv_verifier_free(NULL);
 	CHECK(sv_verifier_create(NULL) == SV_E_INPUT);
 	CHECK(sv_verifier_finish(NULL, NULL) == SV_E_INPUT);
