@@ -288,7 +288,7 @@ static void test_inputs(void)
 	const uint8_t *sei;
 	size_t len;
 	sv_signer_t *s = NULL;
-	uint8_t spki[128];
+	uint8_t spki[128] = { 0 };
 	size_t spki_len;
 
 	CHECK(sv_signer_create(NULL, spki, 1, &product, &s) == SV_E_INPUT);
