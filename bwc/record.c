@@ -382,6 +382,19 @@ static int write_packet(struct encoder *e, AVPacket *pkt)
 	return r < 0 ? av_fail("writing a packet to the container", r) : 0;
 }
 
+/* A signing failure never stops the recording: the rest of the clip is
+ * written unsigned (bwc-verify then reports it not covered), loudly. */
+static int stop_signing(struct encoder *e)
+{
+	fprintf(stderr, "bwc-record: warning: the rest of this clip is recorded UNSIGNED\n");
+	sv_signer_free(e->signer);
+	e->signer = NULL;
+	if (!e->holding)
+		return 0;
+	e->holding = 0;
+	return write_packet(e, e->held);
+}
+
 /* Signing holds back one packet: the last one of the clip carries the final
  * SEI, and only the flush tells which one that is. */
 static int put_packet(struct encoder *e)
@@ -389,7 +402,7 @@ static int put_packet(struct encoder *e)
 	if (!e->signer)
 		return write_packet(e, e->pkt);
 	if (sign_packet(e, e->pkt) < 0)
-		return -1;
+		return stop_signing(e) < 0 ? -1 : write_packet(e, e->pkt);
 	if (e->holding && write_packet(e, e->held) < 0)
 		return -1;
 	av_packet_move_ref(e->held, e->pkt);
@@ -409,7 +422,8 @@ static int put_last_packet(struct encoder *e)
 	e->holding = 0;
 	if ((r = sv_signer_finish(e->signer, &sei, &n)) != SV_OK) {
 		fprintf(stderr, "bwc-record: signing the last GOP failed: %s\n", sv_strerror(r));
-		return -1;
+		e->holding = 1;
+		return stop_signing(e);
 	}
 	size = (size_t)e->held->size;
 	buf = malloc(size + 4 + n);
