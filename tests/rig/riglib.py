@@ -528,7 +528,7 @@ class Rig:
         its H.264 with it (signed-video/FORMAT.md)."""
         factory, ks = self.dir / "factory", self.keystore(i)
         run([pki, "issue", "--ca-key", str(factory / "manufacturer-root.key"),
-             "--ca-cert", str(factory / "manufacturer-root.pem"), "--profile", "idevid",
+             "--ca-cert", str(factory / "manufacturer-root.pem"), "--profile", "video",
              "--serial", serial_of(i), "--org", "Rig Manufacturer", "--days", "7300",
              "--out-key", str(ks / "video.key"), "--out-cert", str(ks / "video.pem")],
             env=self.env())

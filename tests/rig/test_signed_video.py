@@ -89,6 +89,10 @@ def body(t):
     clip, cert, rid = record(t, 1, SECONDS)
     t.check("the video key's certificate is kept with the recording", cert.is_file())
     shutil.copy(cert, work / "cam1-video.pem")
+    text = t.sh(["openssl", "x509", "-in", cert, "-noout", "-text"], quiet=True).stdout
+    t.check("its profile: video signing (nonRepudiation, no TLS client use), CN = serial",
+            "Non Repudiation" in text and "Client Authentication" not in text
+            and "CN = RIG00001" in text, text[:400])
 
     code, rep = verify(t, clip)
     t.check("the rig clip verifies valid, every one of its %d frames covered" % (SECONDS * 30),
