@@ -5,58 +5,19 @@
  * verdict and names the place; a late SEI (slow signer) stays valid. */
 #include "signed-video/sv.h"
 #include "tests/unit/shared/check.h"
+#include "svfix.h"
 
 #include <wolfssl/wolfcrypt/asn_public.h>
 
 #include <stdlib.h>
 #include <string.h>
 
-#define GOPS 3
-#define PICS 5   /* per GOP: I P P P P */
-#define MAXN 64
+#define GOPS SVFIX_GOPS
+#define PICS SVFIX_PICS
 
-struct nal {
-	uint8_t b[SV_SEI_MAX < 4096 ? SV_SEI_MAX : 4096];
-	size_t len;
-};
-
-struct stream {
-	struct nal n[MAXN];
-	size_t count;
-};
-
-static struct stream plain, signed_s;
+static struct svfix_stream plain, signed_s;
 static ecc_key key, other_key;
 static WC_RNG rng;
-static const struct sv_product product = { .hardware_id = "BWC-1000", .firmware = "0.1.0",
-					    .serial = "RIG00001", .manufacturer = "Rig Manufacturer" };
-
-static void push(struct stream *s, const uint8_t *b, size_t len)
-{
-	if (s->count >= MAXN || len > sizeof(s->n[0].b))
-		abort();
-	memcpy(s->n[s->count].b, b, len);
-	s->n[s->count++].len = len;
-}
-
-/* SPS, PPS, then the pictures of each GOP; picture p's bytes depend on p. */
-static void make_plain(void)
-{
-	uint8_t b[40];
-
-	for (int g = 0; g < GOPS; g++) {
-		push(&plain, (const uint8_t[]){ 0x67, 0x42, 0xc0, 0x28 }, 4);
-		push(&plain, (const uint8_t[]){ 0x68, 0xce, 0x3c, 0x80 }, 4);
-		for (int i = 0; i < PICS; i++) {
-			int p = g * PICS + i;
-			b[0] = i == 0 ? 0x65 : 0x41;
-			b[1] = 0x88;   /* first_mb_in_slice = 0 */
-			for (size_t k = 2; k < sizeof(b); k++)
-				b[k] = (uint8_t)(p * 31 + (int)k * 7 + 1) | 0x10;
-			push(&plain, b, sizeof(b));
-		}
-	}
-}
 
 static int make_key(ecc_key *k, uint8_t *spki, size_t cap, size_t *len)
 {
@@ -70,45 +31,12 @@ static int make_key(ecc_key *k, uint8_t *spki, size_t cap, size_t *len)
 }
 
 /* Signs plain with k into out; returns 0. */
-static int sign_stream(ecc_key *k, struct stream *out)
+static int sign_stream(ecc_key *k, struct svfix_stream *out)
 {
 	uint8_t spki[128];
-	size_t spki_len, sei_len;
-	const uint8_t *sei;
-	sv_signer_t *s;
-	int r = 0;
+	int n = wc_EccPublicKeyToDer(k, spki, sizeof(spki), 1);
 
-	memset(out, 0, sizeof(*out));
-	if (wc_EccPublicKeyToDer(k, spki, sizeof(spki), 1) <= 0)
-		return -1;
-	spki_len = (size_t)wc_EccPublicKeyToDer(k, spki, sizeof(spki), 1);
-	if (sv_signer_create(k, spki, spki_len, &product, &s) != SV_OK)
-		return -1;
-	for (size_t i = 0; i < plain.count && r == 0; i++) {
-		r = sv_signer_add(s, plain.n[i].b, plain.n[i].len, &sei, &sei_len);
-		if (r == 0 && sei_len)
-			push(out, sei, sei_len);
-		push(out, plain.n[i].b, plain.n[i].len);
-	}
-	if (r == 0 && (r = sv_signer_finish(s, &sei, &sei_len)) == 0 && sei_len)
-		push(out, sei, sei_len);
-	sv_signer_free(s);
-	return r;
-}
-
-static struct sv_report verify(const struct stream *s)
-{
-	static struct sv_report rep;
-	sv_verifier_t *v;
-
-	memset(&rep, 0, sizeof(rep));
-	if (sv_verifier_create(&v) != SV_OK)
-		abort();
-	for (size_t i = 0; i < s->count; i++)
-		CHECK(sv_verifier_add(v, s->n[i].b, s->n[i].len) == SV_OK);
-	sv_verifier_finish(v, &rep);
-	sv_verifier_free(v);
-	return rep;
+	return n > 0 ? svfix_sign(&plain, k, spki, (size_t)n, out) : -1;
 }
 
 static int mentions(const struct sv_report *r, long frame, const char *text)
@@ -123,7 +51,7 @@ static int mentions(const struct sv_report *r, long frame, const char *text)
 }
 
 /* Index in signed_s of picture p (stream order, 0-based). */
-static size_t pic_index(const struct stream *s, int p)
+static size_t pic_index(const struct svfix_stream *s, int p)
 {
 	int seen = -1;
 
@@ -135,7 +63,7 @@ static size_t pic_index(const struct stream *s, int p)
 	abort();
 }
 
-static void remove_at(struct stream *s, size_t i, size_t n)
+static void remove_at(struct svfix_stream *s, size_t i, size_t n)
 {
 	memmove(&s->n[i], &s->n[i + n], (s->count - i - n) * sizeof(s->n[0]));
 	s->count -= n;
@@ -143,7 +71,7 @@ static void remove_at(struct stream *s, size_t i, size_t n)
 
 /* NALs of GOP g: from its SPS to the next GOP's SPS (the SEI of GOP g-1 sits
  * inside it, before the I-frame, as the recorder writes it). */
-static void gop_range(const struct stream *s, int g, size_t *first, size_t *n)
+static void gop_range(const struct svfix_stream *s, int g, size_t *first, size_t *n)
 {
 	int seen = -1;
 	size_t i;
@@ -159,50 +87,50 @@ static void gop_range(const struct stream *s, int g, size_t *first, size_t *n)
 
 static void test_intact(void)
 {
-	struct sv_report r = verify(&signed_s);
+	struct sv_report r = svfix_verify(&signed_s);
 
 	CHECK(r.verdict == SV_VALID);
 	CHECK(r.frames == GOPS * PICS && r.frames_covered == GOPS * PICS);
 	CHECK(r.gops == GOPS && r.gops_valid == GOPS && r.n_problems == 0);
 	CHECK(strcmp(r.product.serial, "RIG00001") == 0 && r.has_key && !r.key_changed);
-	r = verify(&plain);
+	r = svfix_verify(&plain);
 	CHECK(r.verdict == SV_UNSIGNED && r.frames == GOPS * PICS && r.frames_covered == 0);
 }
 
 static void test_altered(void)
 {
-	static struct stream t;
+	static struct svfix_stream t;
 	struct sv_report r;
 
 	t = signed_s;
 	t.n[pic_index(&t, 7)].b[20] ^= 0x01;
-	r = verify(&t);
+	r = svfix_verify(&t);
 	CHECK(r.verdict == SV_INVALID && mentions(&r, 7, "frame 7 differs"));
 	CHECK(r.gops_valid == GOPS - 1 && r.frames_covered == GOPS * PICS - PICS);
 }
 
 static void test_dropped_inserted(void)
 {
-	static struct stream t;
+	static struct svfix_stream t;
 	struct sv_report r;
 	size_t i;
 
 	t = signed_s;
 	remove_at(&t, pic_index(&t, 7), 1);
-	r = verify(&t);
+	r = svfix_verify(&t);
 	CHECK(r.verdict == SV_INVALID && mentions(&r, -1, "missing before frame 7"));
 	t = signed_s;
 	i = pic_index(&t, 8);
 	memmove(&t.n[i + 1], &t.n[i], (t.count - i) * sizeof(t.n[0]));
 	t.count++;
 	t.n[i].b[25] ^= 0x20;   /* a picture that was never signed */
-	r = verify(&t);
+	r = svfix_verify(&t);
 	CHECK(r.verdict == SV_INVALID && mentions(&r, 8, "not signed (inserted)"));
 }
 
 static void test_gops(void)
 {
-	static struct stream t, u;
+	static struct svfix_stream t, u;
 	struct sv_report r;
 	size_t f1, n1, f2, n2;
 
@@ -214,30 +142,30 @@ static void test_gops(void)
 	t = u;
 	memcpy(&t.n[f1], &u.n[f2], n2 * sizeof(t.n[0]));
 	memcpy(&t.n[f1 + n2], &u.n[f1], n1 * sizeof(t.n[0]));
-	r = verify(&t);
+	r = svfix_verify(&t);
 	CHECK(r.verdict == SV_INVALID && mentions(&r, -1, "GOP"));
 	/* remove GOP 1 */
 	t = signed_s;
 	remove_at(&t, f1, n1);
-	r = verify(&t);
+	r = svfix_verify(&t);
 	CHECK(r.verdict == SV_INVALID && mentions(&r, -1, "not linked"));
 }
 
 static void test_end(void)
 {
-	static struct stream t;
+	static struct svfix_stream t;
 	struct sv_report r;
 
 	t = signed_s;
 	CHECK(sv_nal_kind(t.n[t.count - 1].b, t.n[t.count - 1].len, NULL) == SV_NAL_SV_SEI);
 	t.count--;   /* the final SEI removed */
-	r = verify(&t);
+	r = svfix_verify(&t);
 	CHECK(r.verdict == SV_INCOMPLETE && r.frames_covered == (GOPS - 1) * PICS);
 	CHECK(mentions(&r, (GOPS - 1) * PICS, "after the last signature"));
 	t = signed_s;
-	push(&t, plain.n[3].b, plain.n[3].len);   /* two pictures appended */
-	push(&t, plain.n[4].b, plain.n[4].len);
-	r = verify(&t);
+	svfix_push(&t, plain.n[3].b, plain.n[3].len);   /* two pictures appended */
+	svfix_push(&t, plain.n[4].b, plain.n[4].len);
+	r = svfix_verify(&t);
 	CHECK(r.verdict == SV_INCOMPLETE && r.frames == GOPS * PICS + 2 &&
 	      mentions(&r, GOPS * PICS, "after the last signature"));
 }
@@ -245,9 +173,9 @@ static void test_end(void)
 /* A slow (TPM) signer: each SEI two pictures late is still valid. */
 static void test_late_sei(void)
 {
-	static struct stream t;
+	static struct svfix_stream t;
 	struct sv_report r;
-	struct nal sei;
+	struct svfix_nal sei;
 
 	t = signed_s;
 	for (size_t i = 0; i + 3 < t.count; i++) {
@@ -258,14 +186,14 @@ static void test_late_sei(void)
 		t.n[i + 3] = sei;
 		i += 3;
 	}
-	r = verify(&t);
+	r = svfix_verify(&t);
 	CHECK(r.verdict == SV_VALID && r.frames_covered == GOPS * PICS);
 }
 
 /* The last GOP signed by another camera's key: a key change is invalid. */
 static void test_other_key(void)
 {
-	static struct stream t, o;
+	static struct svfix_stream t, o;
 	struct sv_report r;
 	size_t first, n, of, on;
 
@@ -276,10 +204,10 @@ static void test_other_key(void)
 	/* GOP 2's pictures and the final SEI from the other camera's stream */
 	t.count = first;
 	for (size_t i = of; i < o.count; i++)
-		push(&t, o.n[i].b, o.n[i].len);
-	r = verify(&t);
+		svfix_push(&t, o.n[i].b, o.n[i].len);
+	r = svfix_verify(&t);
 	CHECK(r.verdict == SV_INVALID && r.key_changed && mentions(&r, -1, "different key"));
-	r = verify(&o);
+	r = svfix_verify(&o);
 	CHECK(r.verdict == SV_VALID);
 }
 
@@ -291,26 +219,26 @@ static void test_inputs(void)
 	uint8_t spki[128] = { 0 };
 	size_t spki_len;
 
-	CHECK(sv_signer_create(NULL, spki, 1, &product, &s) == SV_E_INPUT);
-	CHECK(sv_signer_create(&key, NULL, 1, &product, &s) == SV_E_INPUT);
-	CHECK(sv_signer_create(&key, spki, 0, &product, &s) == SV_E_INPUT);
+	CHECK(sv_signer_create(NULL, spki, 1, &svfix_product, &s) == SV_E_INPUT);
+	CHECK(sv_signer_create(&key, NULL, 1, &svfix_product, &s) == SV_E_INPUT);
+	CHECK(sv_signer_create(&key, spki, 0, &svfix_product, &s) == SV_E_INPUT);
 	CHECK(sv_signer_create(&key, spki, 1, NULL, &s) == SV_E_INPUT);
 	spki_len = (size_t)wc_EccPublicKeyToDer(&key, spki, sizeof(spki), 1);
-	CHECK(sv_signer_create(&key, spki, spki_len, &product, &s) == SV_OK);
+	CHECK(sv_signer_create(&key, spki, spki_len, &svfix_product, &s) == SV_OK);
 	CHECK(sv_signer_add(s, NULL, 3, &sei, &len) == SV_E_INPUT);
 	CHECK(sv_signer_finish(s, &sei, &len) == SV_OK && len == 0);   /* nothing to sign */
 	sv_signer_free(s);
 	sv_signer_free(NULL);
 	/* a SEI with no picture before it (found by fuzzing: nothing pending) */
 	{
-		static struct stream t;
+		static struct svfix_stream t;
 		struct sv_report r;
 		size_t i = 0;
 		while (sv_nal_kind(signed_s.n[i].b, signed_s.n[i].len, NULL) != SV_NAL_SV_SEI)
 			i++;
 		memset(&t, 0, sizeof(t));
-		push(&t, signed_s.n[i].b, signed_s.n[i].len);
-		r = verify(&t);
+		svfix_push(&t, signed_s.n[i].b, signed_s.n[i].len);
+		r = svfix_verify(&t);
 		CHECK(r.verdict == SV_INVALID && r.frames == 0 && r.gops == 1);
 	}
 	sv_verifier_free(NULL);
@@ -326,7 +254,7 @@ int main(void)
 	if (wc_InitRng(&rng) != 0 || make_key(&key, spki, sizeof(spki), &len) != 0 ||
 	    make_key(&other_key, spki, sizeof(spki), &len) != 0)
 		return 1;
-	make_plain();
+	svfix_plain(&plain);
 	CHECK(sign_stream(&key, &signed_s) == 0);
 	CHECK(signed_s.count == plain.count + GOPS);
 	test_intact();
