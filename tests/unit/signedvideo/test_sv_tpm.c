@@ -20,7 +20,7 @@ int main(void)
 	size_t len = 0, len2 = 0;
 
 	swtpm_require();
-	ks = swtpm_keystore(&tpm, "tpm-state", "keys");
+	ks = swtpm_keystore(&tpm, "tpm-state", check_path("keys"));   /* both in the test's tmpdir */
 	if (ks) {
 		CHECK_KS(ks_create_ec(ks, "video", spki, sizeof(spki), &len), KS_OK);
 		CHECK_KS(ks_public_spki(ks, "video", spki2, sizeof(spki2), &len2), KS_OK);
