@@ -224,6 +224,14 @@ static void consume(sv_verifier_t *v, size_t k, int covered)
 	v->n -= k;
 }
 
+/* The next SEI must follow this one. */
+static void advance_chain(sv_verifier_t *v, const struct sv_sei *s)
+{
+	v->last_counter = s->gop_counter;
+	if (s->n_hashes)
+		memcpy(v->expect_link, s->hashes[0], SV_HASH_LEN);
+}
+
 static int check_chain(sv_verifier_t *v, const struct sv_sei *s, long gop)
 {
 	int ok = 1;
@@ -238,9 +246,7 @@ static int check_chain(sv_verifier_t *v, const struct sv_sei *s, long gop)
 			"removed or reordered, or the clip does not start at the recording's start)", gop);
 		ok = 0;
 	}
-	v->last_counter = s->gop_counter;
-	if (s->n_hashes)
-		memcpy(v->expect_link, s->hashes[0], SV_HASH_LEN);
+	advance_chain(v, s);
 	return ok;
 }
 
@@ -289,6 +295,8 @@ static int check_sei(sv_verifier_t *v, const uint8_t *nal, size_t len)
 				"GOP %ld: none of frames %ld-%ld is a picture it signed", gop,
 				v->pending[0].frame, v->pending[k - 1].frame);
 		ok = ok && same == s.n_hashes && same == k;
+	} else {
+		advance_chain(v, &s);   /* already failed: no second report for the next GOP */
 	}
 	v->rep.gops_valid += ok;
 	consume(v, k, ok);

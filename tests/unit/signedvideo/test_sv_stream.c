@@ -107,6 +107,19 @@ static void test_altered(void)
 	r = svfix_verify(&t);
 	CHECK(r.verdict == SV_INVALID && mentions(&r, 7, "frame 7 differs"));
 	CHECK(r.gops_valid == GOPS - 1 && r.frames_covered == GOPS * PICS - PICS);
+	/* the second SEI altered (a byte of its hash list): its signature fails, the
+	 * GOPs after it still verify, and nothing else is reported */
+	t = signed_s;
+	{
+		size_t i, seen = 0;
+		for (i = 0; i < t.count; i++)
+			if (sv_nal_kind(t.n[i].b, t.n[i].len, NULL) == SV_NAL_SV_SEI && ++seen == 2)
+				break;
+		t.n[i].b[t.n[i].len - 100] ^= 0x10;
+	}
+	r = svfix_verify(&t);
+	CHECK(r.verdict == SV_INVALID && mentions(&r, -1, "GOP 2: signature does not verify"));
+	CHECK(r.n_problems == 1 && r.gops_valid == GOPS - 1);
 }
 
 static void test_dropped_inserted(void)
