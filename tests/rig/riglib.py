@@ -517,9 +517,21 @@ class Rig:
             (d / "state").mkdir(parents=True, exist_ok=True)
             run([pki, "provision", "--factory", str(self.dir / "factory"), "--serial",
                  serial_of(i), "--keystore", str(self.keystore(i))], env=self.env())
+            self.make_video_key(pki, i)
             (d / "bwc.conf").write_text(CAMERA_CONF.format(
                 state=d / "state", keystore=self.keystore(i), port=DAEMON_PORT))
             say("provisioned cam%d as %s, config %s" % (i, serial_of(i), d / "bwc.conf"))
+
+    def make_video_key(self, pki, i):
+        """The camera's video-signing key and its certificate under the manufacturer
+        root, beside the IDevID (keystore key "video", video.pem): the recorder signs
+        its H.264 with it (signed-video/FORMAT.md)."""
+        factory, ks = self.dir / "factory", self.keystore(i)
+        run([pki, "issue", "--ca-key", str(factory / "manufacturer-root.key"),
+             "--ca-cert", str(factory / "manufacturer-root.pem"), "--profile", "video",
+             "--serial", serial_of(i), "--org", "Rig Manufacturer", "--days", "7300",
+             "--out-key", str(ks / "video.key"), "--out-cert", str(ks / "video.pem")],
+            env=self.env())
 
     # ---- checks ----------------------------------------------------------
     def check_prerequisites(self):
