@@ -161,6 +161,19 @@ def check_refusals(t, uuid_a):
     t.check("another camera's disk: left as it was (its own UUID)",
             uuid_of(luks_dump(t, v.data_disk)) == uuid_b)
 
+    # factory default: crypto-erase, a new sealed key, a new volume; the camera runs again
+    os.environ["BWC_VM_CMDLINE"] = "bwc.factory_default=1"
+    mark = t.log_size("cam1")
+    p = t.bwc_rig("restart", "cam1", timeout=240)
+    del os.environ["BWC_VM_CMDLINE"]
+    log = t.log_since("cam1", mark)
+    t.check("factory default: crypto-erased, provisioned afresh, the daemon runs",
+            p.returncode == 0 and "factory default: crypto-erase of the data volume: done" in log
+            and "first boot: provisioning" in log, log[-800:])
+    t.bwc_rig("stop", "cam1")
+    uuid_c = uuid_of(luks_dump(t, v.data_disk))
+    t.check("factory default: a new LUKS2 volume", uuid_c and uuid_c not in (uuid_a, uuid_b))
+
 
 def body(t):
     ok, why = vmlib.usable()

@@ -112,7 +112,9 @@ def qemu_argv(rig, index, image, extra_cmdline=""):
     v = Vm(rig, index)
     vmlinuz, _ = image_files(image)
     accel = os.environ.get("BWC_VM_ACCEL", "tcg")
-    cmdline = "console=ttyS0 loglevel=4 panic=-1 bwc.testchan=1 " + extra_cmdline
+    # BWC_VM_CMDLINE: extra kernel arguments for tests, e.g. bwc.factory_default=1
+    cmdline = " ".join(("console=ttyS0 loglevel=4 panic=-1 bwc.testchan=1", extra_cmdline,
+                        os.environ.get("BWC_VM_CMDLINE", "")))
     return [shutil.which(QEMU) or QEMU, "-name", "bwc-cam%d" % index,
             "-machine", "q35", "-accel", accel, "-cpu", "max" if accel == "tcg" else "host",
             "-m", str(VM_MEMORY_MIB), "-smp", "1",
