@@ -223,8 +223,8 @@ class Rig:
         i = self.parse_cam(name)
         d = self.cam_dir(i)
         if self.vm_image():
-            return Host("cam%d" % i, self.ns("dock"), [shutil.which("qemu-system-x86_64") or
-                                                        "qemu-system-x86_64"],
+            import vmlib
+            return Host("cam%d" % i, self.ns("dock"), [shutil.which(vmlib.QEMU) or vmlib.QEMU],
                         d / "bwc.log", d / "state" / "status.json", d / "bwc.conf")
         return Host("cam%d" % i, self.ns("cam%d" % i),
                     [str(self.binary("bwc/bwc")), "-c", str(d / "bwc.conf")],

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from riglib import LOG_MARKER, RigError, REPO, say, serial_of
 
-QEMU = "qemu-system-x86_64"
+# BWC_QEMU: another QEMU binary (or a missing one, to see the test skipped)
+QEMU = os.environ.get("BWC_QEMU", "qemu-system-x86_64")
 KEYS_DISK_BYTES = 16 << 20
 DATA_DISK_BYTES = 96 << 20
 VM_MEMORY_MIB = 768
