@@ -46,6 +46,13 @@
 
 static pid_t daemon_pid;
 static int volume_ok;
+static volatile sig_atomic_t shutdown_requested;
+
+/* SIGTERM, SIGINT (ctrl-alt-del), SIGPWR: an orderly power-off. */
+static void on_shutdown_signal(int sig)
+{
+	shutdown_requested = sig;
+}
 
 static double uptime(void)
 {
@@ -566,6 +573,10 @@ int main(void)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
+	struct sigaction sa = { .sa_handler = on_shutdown_signal };
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGPWR, &sa, NULL);
 	init_say("camera image starting");
 	load_modules();
 	if (wait_path(KEYS_DEV, 10000) < 0 || wait_path(DATA_DEV, 10000) < 0)
@@ -578,12 +589,19 @@ int main(void)
 	net_setup();
 	if (volume_ok)
 		init_say("ready: starting the camera daemon");
+#ifdef BWC_TESTCHAN
 	if (cmdline_has("bwc.testchan=1"))
 		chan = testchan_open();
+#endif
 	for (;;) {
+		if (shutdown_requested)
+			init_poweroff();
 		reap();
 		pfd = (struct pollfd){ .fd = chan, .events = POLLIN };
-		if (poll(&pfd, 1, 500) > 0 && (pfd.revents & POLLIN))
+		if (poll(&pfd, 1, 500) > 0 && (pfd.revents & POLLIN)) {
+#ifdef BWC_TESTCHAN
 			testchan_serve(chan);
+#endif
+		}
 	}
 }
