@@ -185,6 +185,13 @@ class Rig:
     def is_up(self):
         return bool(self.meta().get("up"))
 
+    def vm_image(self):
+        """The camera image the cameras boot as VMs (`up --image`, vmlib.py), or None."""
+        return self.meta().get("image")
+
+    def is_vm(self, host):
+        return bool(host.name.startswith("cam") and self.vm_image())
+
     def require_up(self):
         if not self.is_up():
             raise RigError("no rig is up in %s; start one with `bwc-rig up --state %s`"
@@ -216,6 +223,10 @@ class Rig:
                         d / "controller.log", d / "state" / "status.json", d / "controller.conf")
         i = self.parse_cam(name)
         d = self.cam_dir(i)
+        if self.vm_image():
+            import vmlib
+            return Host("cam%d" % i, self.ns("dock"), [shutil.which(vmlib.QEMU) or vmlib.QEMU],
+                        d / "bwc.log", d / "state" / "status.json", d / "bwc.conf")
         return Host("cam%d" % i, self.ns("cam%d" % i),
                     [str(self.binary("bwc/bwc")), "-c", str(d / "bwc.conf")],
                     d / "bwc.log", d / "state" / "status.json", d / "bwc.conf")
@@ -280,6 +291,9 @@ class Rig:
             raise RigError("namespace %s does not exist; is the rig up?" % host.netns)
         if self.running(host):
             raise RigError("%s is already running (pid %d)" % (host.name, self.running(host)))
+        if self.is_vm(host):
+            import vmlib
+            return vmlib.start(self, host)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         host.log.parent.mkdir(parents=True, exist_ok=True)
         with open(host.log, "ab") as logf:
@@ -298,6 +312,9 @@ class Rig:
         """SIGTERM every running host, SIGKILL those still there after the grace time."""
         live = {}
         for h in hosts:
+            if self.is_vm(h) and self.running(h):
+                import vmlib
+                vmlib.poweroff(self, int(h.name[3:]))
             pid = self.running(h)
             if pid:
                 os.kill(pid, signal.SIGTERM)
@@ -319,6 +336,9 @@ class Rig:
             say("killed %s (pid %d): it did not exit within %.0f s of SIGTERM"
                 % (name, pid, STOP_GRACE_SECONDS))
         for h in hosts:
+            if self.is_vm(h):
+                import vmlib
+                vmlib.after_stop(self, int(h.name[3:]))
             try:
                 (self.run_dir / ("%s.pid" % h.name)).unlink()
             except FileNotFoundError:
@@ -345,6 +365,9 @@ class Rig:
 
     def wait_started(self, host, proc, timeout=10.0):
         """Wait until the daemon wrote its status.json; fail if it died first."""
+        if self.is_vm(host):
+            import vmlib
+            return vmlib.wait_booted(self, host, proc)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             st = read_json(host.status)
@@ -404,6 +427,10 @@ class Rig:
         ctl = self.add_netns("ctl")
         self.add_port("ctl", ctl, "ctl0", up=True, accept_ra=False)
         for i in range(1, cameras + 1):
+            if self.vm_image():
+                import vmlib
+                vmlib.add_tap(self, i)
+                continue
             cam = self.add_netns("cam%d" % i, accept_ra=True)
             self.add_port("cam%d" % i, cam, "dock0", up=False, accept_ra=True)
 
@@ -417,6 +444,9 @@ class Rig:
 
     def set_docked(self, index, docked):
         self.ip(self.ns("dock"), "link", "set", "cam%d" % index, "up" if docked else "down")
+        if self.vm_image():
+            import vmlib
+            vmlib.set_link(self, index, docked)
         say("%s cam%d (%s, bridge port cam%d %s)" % ("docked" if docked else "undocked", index,
                                                       serial_of(index), index,
                                                       "up" if docked else "down"))
@@ -566,17 +596,24 @@ class Rig:
         self.dir.mkdir(parents=True, exist_ok=True)
 
     # ---- verbs -----------------------------------------------------------
-    def up(self, cameras, manual_enrol=False, ems=True, encrypt=False, tpm=True):
+    def up(self, cameras, manual_enrol=False, ems=True, encrypt=False, tpm=True, image=None):
         if cameras < 1 or cameras > 99:
             raise RigError("--cameras must be between 1 and 99")
         self.check_prerequisites()
+        if image:
+            import vmlib
+            ok, why = vmlib.usable()
+            if not ok:
+                raise RigError("cannot run cameras as VMs: %s" % why)
+            vmlib.image_files(image)
+            image = os.path.realpath(image)
         ours = [n for n in netns_list() if n.startswith(self.prefix + "-")]
         if self.is_up() or ours:
             raise RigError("a rig is already up in %s (namespaces %s); run `bwc-rig down "
                            "--state %s` first" % (self.dir, ", ".join(ours) or "-", self.dir))
         self.prepare_dir()
         self.write_meta({"up": True, "cameras": cameras, "manual_enrol": manual_enrol,
-                         "ems": ems, "encrypt": encrypt, "tpm": tpm,
+                         "ems": ems, "encrypt": encrypt, "tpm": tpm, "image": image,
                          "prefix": self.prefix, "build": str(self.build),
                          "created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
         self.set_clock(0)
@@ -584,6 +621,10 @@ class Rig:
                                                           "manual" if manual_enrol else "auto"))
         try:
             self.make_pki(cameras)
+            if image:
+                import vmlib
+                for i in range(1, cameras + 1):
+                    vmlib.prepare(self, i, image)
             keystore = None
             if tpm:
                 self.start_tpm("controller")
@@ -732,7 +773,7 @@ class Rig:
 
     def camera_status(self, i):
         h = self.host("cam%d" % i)
-        st = read_json(h.status) or {}
+        st = self.camera_state(i) or {}
         pid = self.running(h)
         return {"name": h.name, "serial": serial_of(i), "pid": pid or self.pid_of(h.name),
                 "docked": self.docked(i) if self.is_up() else False,
@@ -744,6 +785,9 @@ class Rig:
 
     def camera_state(self, index):
         """The camera's own status.json (or None)."""
+        if self.vm_image():
+            import vmlib
+            return vmlib.status_json(self, index)
         return read_json(self.host("cam%d" % index).status)
 
 
@@ -777,7 +821,7 @@ def wait_camera(rig, index, renewals_above=None, standing=None, timeout=60.0, po
     deadline = time.monotonic() + timeout
     st = None
     while True:
-        st = read_json(host.status) or st
+        st = rig.camera_state(index) or st
         if isinstance(st, dict):
             ok = True
             if renewals_above is not None:
