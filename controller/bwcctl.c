@@ -63,7 +63,7 @@ static int read_pass(struct cli *c, const char *prompt, char *out, size_t cap, s
 /* ---- init ---------------------------------------------------------------- */
 
 /* The controller's keystore (config [system] keystore), opened on first use. */
-static keystore_t *keystore(struct cli *c)
+keystore_t *bwcctl_keystore(struct cli *c)
 {
 	int r;
 
@@ -86,7 +86,7 @@ static int make_system_ca(struct cli *c, const char *system_id)
 	uint8_t spki[CERTS_MAX_SPKI], der[CERTS_MAX_DER];
 	char pem[8192], path[PATH_MAX];
 	size_t spki_len = 0, der_len, pem_len;
-	keystore_t *ks = keystore(c);
+	keystore_t *ks = bwcctl_keystore(c);
 	ecc_key key;
 	WC_RNG rng;
 	int r;
@@ -133,7 +133,7 @@ static int make_system_ca(struct cli *c, const char *system_id)
 
 static int seal_verifier(struct cli *c, const char *verifier)
 {
-	keystore_t *ks = keystore(c);
+	keystore_t *ks = bwcctl_keystore(c);
 	int r;
 
 	if (!ks)
@@ -147,7 +147,7 @@ static int seal_verifier(struct cli *c, const char *verifier)
 
 static int unseal_verifier(struct cli *c, char *out, size_t cap)
 {
-	keystore_t *ks = keystore(c);
+	keystore_t *ks = bwcctl_keystore(c);
 	size_t len = 0;
 	int r;
 
@@ -271,9 +271,12 @@ static int cmd_lost(struct cli *c, const char *serial)
 	return 0;
 }
 
-static int check_master(struct cli *c, const char *serial)
+/* Reads the master-key passphrase and checks it against the sealed verifier
+ * (throttled, failures audited); on success the caller has it in pass (cap
+ * bytes, NUL-terminated) and wipes it. */
+int bwcctl_master(struct cli *c, const char *serial, char *pass, size_t cap)
 {
-	char verifier[256], num[32], pass[256];
+	char verifier[256], num[32];
 	unsigned failures = 0;
 	time_t last = 0, now = time(NULL), next;
 	size_t len = 0;
@@ -292,11 +295,12 @@ static int check_master(struct cli *c, const char *serial)
 		bwcctl_audit(c, "accept-throttled", serial, "passphrase attempt refused: too many wrong tries");
 		return die("too many wrong passphrases (%u): try again after %s", failures, when);
 	}
-	if (read_pass(c, "Master-key passphrase: ", pass, sizeof(pass), &len))
+	if (read_pass(c, "Master-key passphrase: ", pass, cap, &len))
 		return 1;
 	r = pp_check(pass, len, verifier);
-	util_wipe(pass, sizeof(pass));
 	util_wipe(verifier, sizeof(verifier));
+	if (r != 0)
+		util_wipe(pass, cap);
 	if (r == 0) {
 		registry_meta_set(c->reg, "pp_failures", "0");
 		return 0;
@@ -323,7 +327,11 @@ static int cmd_accept(struct cli *c, const char *serial)
 	if (st != DOCK_S_HELD)
 		return die("camera %s is %s, not held: nothing to accept", serial,
 			   dock_standing_name(st));
-	if (check_master(c, serial))
+	char pass[256];
+	int bad = bwcctl_master(c, serial, pass, sizeof(pass));
+
+	util_wipe(pass, sizeof(pass));
+	if (bad)
 		return 1;
 	rec.state = CAM_ACCEPTED;
 	if (put_camera(c, &rec))
@@ -416,7 +424,7 @@ static int cmd_destination(struct cli *c, const char *verb, const char *file)
 
 	if (!d)
 		return die("out of memory");
-	if (!keystore(c)) {
+	if (!bwcctl_keystore(c)) {
 		r = 1;
 	} else if (!strcmp(verb, "show")) {
 		r = destination_load(c->reg, c->ks, d);
@@ -481,7 +489,12 @@ static void usage(FILE *out)
 		"  destination show [--json]   the stored destination (secrets as \"(set)\")\n"
 		"  user add USERID --name NAME | user rename USERID --name NAME | user disable USERID\n"
 		"  camera assign SERIAL USERID [--name DEVICE-NAME]\n"
-		"  forward status [--json]     recordings waiting, forwarded, not transferred; alarms\n");
+		"  forward status [--json]     recordings waiting, forwarded, not transferred; alarms\n"
+		"  staging provision [--passphrase-file F]\n"
+		"                              format [staging] volume: LUKS2, a key sealed in the\n"
+		"                              keystore, a recovery slot for the master passphrase\n"
+		"  staging unlock              open it as /dev/mapper/bwc-staging (then mount it)\n"
+		"  staging status              its LUKS2 header: cipher, key size, key slots\n");
 }
 
 static int dispatch(struct cli *c, int argc, char **argv)
@@ -512,6 +525,9 @@ static int dispatch(struct cli *c, int argc, char **argv)
 		return cmd_assign(c, a2, argv[3], c->name);
 	if (!strcmp(a0, "forward") && !strcmp(a1, "status") && argc == 2)
 		return cmd_forward_status(c);
+	if (!strcmp(a0, "staging") && argc == 2 &&
+	    (!strcmp(a1, "provision") || !strcmp(a1, "unlock") || !strcmp(a1, "status")))
+		return cmd_staging(c, a1);
 	if (!strcmp(a0, "audit") && !strcmp(a1, "verify") && argc == 2)
 		return cmd_audit_verify(c);
 	if (!strcmp(a0, "audit") && !strcmp(a1, "show") && argc == 2)

@@ -24,6 +24,8 @@ static const struct conf_key keys[] = {
 	{ "staging", "dir", CONF_STR, F(staging_dir), PATH_MAX, 0, 0 },
 	{ "staging", "reserve_mb", CONF_INT, F(staging_reserve_mb), 0, 0, 1 << 20 },
 	{ "staging", "high_water_pct", CONF_INT, F(staging_high_water_pct), 0, 1, 100 },
+	{ "staging", "allow_unencrypted", CONF_BOOL, F(staging_allow_unencrypted), 0, 0, 1 },
+	{ "staging", "volume", CONF_STR, F(staging_volume), PATH_MAX, 0, 0 },
 	{ "forward", "workers", CONF_INT, F(forward_workers), 0, 1, 8 },
 	{ "forward", "retry_s", CONF_INT, F(forward_retry_s), 0, 1, 3600 },
 	{ "forward", "slow_retry_s", CONF_INT, F(forward_slow_retry_s), 0, 1, 86400 },

@@ -20,6 +20,7 @@
 #include "certs/certs.h"
 #include "controller/conn.h"
 #include "controller/ra.h"
+#include "hw/storage.h"
 #include "shared/log.h"
 #include "shared/privdrop.h"
 #include "shared/util.h"
@@ -246,6 +247,37 @@ static int load_system(struct ctl *ctl)
 			     &ctl->mfr_len);
 }
 
+/* Recordings are staged only on an encrypted volume (dm-crypt LUKS2, see
+ * bwcctl staging), or - development and the rig, loudly - in a plain
+ * directory when the configuration says so. */
+static int check_staging(const struct ctl_config *cfg)
+{
+	char name[STORAGE_NAME_MAX + 1] = "";
+	int r = storage_path_encrypted(cfg->staging_dir, name, sizeof(name));
+
+	if (r == 1) {
+		log_info("staging %s is on the encrypted volume %s (LUKS2)", cfg->staging_dir, name);
+		return 0;
+	}
+	if (cfg->staging_allow_unencrypted) {
+		r = storage_dev_open(cfg->staging_dir, STORAGE_ALLOW_UNENCRYPTED);
+		if (r != STORAGE_OK) {
+			log_error("staging %s: %s", cfg->staging_dir, storage_strerror(r));
+			return -EIO;
+		}
+		log_warn("DEVELOPMENT ONLY: staging %s is NOT encrypted ([staging] "
+			 "allow_unencrypted = true); recordings lie there in clear", cfg->staging_dir);
+		return 0;
+	}
+	log_error("staging %s is not on an encrypted volume%s%s: provision one with `bwcctl "
+		  "staging provision` ([staging] volume), open it with `bwcctl staging unlock` and "
+		  "mount it there; only a development machine may set [staging] allow_unencrypted "
+		  "= true", cfg->staging_dir, r < 0 ? " (" : "", r < 0 ? strerror(-r) : "");
+	if (r < 0)
+		log_error("(the directory could not be examined: create it on the mounted volume)");
+	return -EPERM;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: bwc-controller -c CONFIG [-n] [-d]\n"
@@ -299,7 +331,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (load_system(&ctl) < 0)
+	if (load_system(&ctl) < 0 || check_staging(&ctl.cfg) < 0)
 		goto out;
 	/* The destination's credentials live only in the forwarder. */
 	r = forward_start(&ctl.cfg, ctl.system_id, ctl.system_name, ctl.audit_path, &fwd);

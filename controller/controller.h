@@ -33,6 +33,8 @@ struct ctl_config {
 	char staging_dir[PATH_MAX];
 	int staging_reserve_mb;
 	int staging_high_water_pct;
+	int staging_allow_unencrypted;   /* development: staging not on dm-crypt */
+	char staging_volume[PATH_MAX];   /* LUKS2 device/image for bwcctl staging */
 	int forward_workers;
 	int forward_retry_s;
 	int forward_slow_retry_s;

@@ -91,6 +91,8 @@
 #define BLOB_MAX (MAGIC_LEN + sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE))
 #define TCTI_MAX 256
 #define KEEP_MAX 4
+/* TPM2_TRANSIENT_FIRST shifts an int into its sign bit (UBSan): the value. */
+#define TRANSIENT_FIRST 0x80000000u
 #define DEVID_BASE 0x4b530000   /* our wolfCrypt device ids: base + n */
 #define COORD 32                /* P-256 coordinate and digest size */
 
@@ -169,7 +171,7 @@ static void flush_leftovers(struct kstpm *t)
 	if (!t->esys)
 		return;
 	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				TPM2_CAP_HANDLES, TPM2_TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES,
+				TPM2_CAP_HANDLES, TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES,
 				&more, &cap);
 	if (rc != TSS2_RC_SUCCESS) {
 		if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)

@@ -41,6 +41,9 @@ grace_days = 56
 [limits]
 # a dock link that goes down takes the camera's FIN with it: notice in 15 s
 idle_timeout_ms = 15000
+[staging]
+# this kernel has no dm-crypt: staging in a plain directory (development only)
+allow_unencrypted = true
 """
 
 CAMERA_CONF = """\
