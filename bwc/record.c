@@ -678,6 +678,8 @@ static int record(const struct options *o, const struct bwc_config *cfg,
 		perror("bwc-record: sigaction");
 		return 1;
 	}
+	if (bwc_check_storage(cfg, "bwc-record") < 0)
+		return 1;
 	if ((r = store_open(cfg->data_dir, &s)) < 0) {
 		fprintf(stderr, "bwc-record: cannot open the store %s: %s\n", cfg->data_dir,
 			strerror(-r));

@@ -50,6 +50,8 @@ CAMERA_CONF = """\
 [camera]
 state_dir = {state}
 keystore = file:{keystore}
+# this kernel has no dm-crypt: recordings in a plain directory (development only)
+allow_unencrypted = true
 model = BWC-1000
 firmware = 0.1.0
 [dock]

@@ -22,7 +22,7 @@ code() { # expected exit code, then the bwc-verify arguments
 }
 camera() { # name: a provisioned camera with its config
 	"$pki" provision --factory "$dir/factory" --serial "$1" --keystore "$dir/$1/ks" >/dev/null &&
-	printf '[camera]\nstate_dir = %s\nkeystore = file:%s\n[dock]\ninterface = dock0\n' \
+	printf '[camera]\nstate_dir = %s\nkeystore = file:%s\nallow_unencrypted = true\n[dock]\ninterface = dock0\n' \
 		"$dir/$1/state" "$dir/$1/ks" > "$dir/$1.conf"
 }
 clip_of() { # name: record 2 s, print the clip path
