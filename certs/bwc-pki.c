@@ -17,6 +17,8 @@
 #define ROOT_CERT "manufacturer-root.pem"
 #define IDEVID_KEY "idevid"
 #define IDEVID_CERT "idevid.pem"
+#define VIDEO_KEY "video"          /* signs the camera's H.264 (signed-video/) */
+#define VIDEO_CERT "video.pem"
 #define FILE_MAX 65536
 #define PEM_MAX (CERTS_MAX_DER * 2)
 #define EXIT_USAGE 2
@@ -35,7 +37,7 @@ static int usage(const char *msg)
 		fprintf(stderr, "bwc-pki: %s\n", msg);
 	fprintf(stderr,
 		"usage: bwc-pki factory-init --dir DIR [--name ORG]\n"
-		"       bwc-pki provision --factory DIR --serial SERIAL --keystore KSDIR [--years N]\n"
+		"       bwc-pki provision --factory DIR --serial SERIAL --keystore KEYSTORE [--years N]\n"
 		"       bwc-pki issue [--ca-key K.key --ca-cert C.pem]\n"
 		"               --profile ldevid|idevid|video|server|system-ca (--serial S | --cn NAME)\n"
 		"               [--org O] [--days N | --not-before ISO --not-after ISO]\n"
@@ -296,42 +298,66 @@ static int parse_provision(int argc, char **argv, struct provision_args *a)
 	return 0;
 }
 
-/* Creates the device key in the keystore and writes its IDevID next to it. */
-static int provision_device(const struct provision_args *a, const struct issuer *root,
-			    const struct cert_info *root_info)
+/* A key made in the keystore (in the TPM with that backend) and its
+ * certificate from the manufacturer root, written to cert_path. */
+static int provision_key(keystore_t *ks, const char *name, enum cert_profile profile,
+			 const struct provision_args *a, const struct issuer *root,
+			 const struct cert_info *root_info, const char *cert_path)
 {
-	struct cert_req req = { .profile = CERT_PROFILE_IDEVID };
-	char spec[PATH_MAX], cert_path[PATH_MAX], root_path[PATH_MAX];
+	struct cert_req req = { .profile = profile };
 	uint8_t spki[CERTS_MAX_SPKI], der[CERTS_MAX_DER];
-	keystore_t *ks = NULL;
 	size_t spki_len, len;
+	char what[64];
 	int r;
 
-	if (snprintf(spec, sizeof(spec), "file:%s", a->ksdir) >= (int)sizeof(spec) ||
-	    path_join(cert_path, sizeof(cert_path), a->ksdir, IDEVID_CERT) < 0 ||
-	    path_join(root_path, sizeof(root_path), a->ksdir, ROOT_CERT) < 0)
-		return fail(a->ksdir, "path too long", NULL);
-	r = ks_open(spec, &ks);
-	if (r != KS_OK)
-		return fail(a->ksdir, ks_strerror(r), "Could not open the keystore directory.");
-	r = ks_create_ec(ks, IDEVID_KEY, spki, sizeof(spki), &spki_len);
-	ks_close(ks);
-	if (r != KS_OK)
-		return fail("creating key \"idevid\"", ks_strerror(r),
-			    r == KS_E_EXISTS ? "This device is already provisioned." : NULL);
+	r = ks_create_ec(ks, name, spki, sizeof(spki), &spki_len);
+	if (r != KS_OK) {
+		snprintf(what, sizeof(what), "creating key \"%s\"", name);
+		return fail(what, ks_strerror(r), r == KS_E_EXISTS ? "This device is already "
+			    "provisioned." : ks_last_detail());
+	}
 	memcpy(req.serial, a->serial, strlen(a->serial) + 1);
 	memcpy(req.organization, root_info->organization, sizeof(req.organization));
 	req.not_before = time(NULL);
 	req.not_after = add_years(req.not_before, (int)a->years);
 	r = issue(&req, spki, spki_len, root, der, &len);
+	return r == 0 ? save_pem(cert_path, der, len, "CERTIFICATE") : r;
+}
+
+/* Creates the device keys in the keystore - the IDevID key and the key that
+ * signs the camera's video - and writes their certificates and the
+ * manufacturer root in the keystore's directory. */
+static int provision_device(const struct provision_args *a, const struct issuer *root,
+			    const struct cert_info *root_info)
+{
+	char spec[PATH_MAX], dir[PATH_MAX - 32], cert_path[PATH_MAX], video_path[PATH_MAX],
+		root_path[PATH_MAX];
+	keystore_t *ks = NULL;
+	int r;
+
+	/* a keystore spec (file:DIR, tpm:TCTI;dir=DIR), or a directory: file */
+	if (snprintf(spec, sizeof(spec), "%s%s", strncmp(a->ksdir, "file:", 5) &&
+		     strncmp(a->ksdir, "tpm:", 4) ? "file:" : "", a->ksdir) >= (int)sizeof(spec) ||
+	    ks_spec_dir(spec, dir, sizeof(dir)) != 0 ||
+	    path_join(cert_path, sizeof(cert_path), dir, IDEVID_CERT) < 0 ||
+	    path_join(video_path, sizeof(video_path), dir, VIDEO_CERT) < 0 ||
+	    path_join(root_path, sizeof(root_path), dir, ROOT_CERT) < 0)
+		return fail(a->ksdir, "not a keystore", "Give DIR, file:DIR or tpm:TCTI;dir=DIR "
+			    "with an absolute DIR.");
+	r = ks_open(spec, &ks);
+	if (r != KS_OK)
+		return fail(a->ksdir, ks_strerror(r), ks_last_detail());
+	r = provision_key(ks, IDEVID_KEY, CERT_PROFILE_IDEVID, a, root, root_info, cert_path);
 	if (r == 0)
-		r = save_pem(cert_path, der, len, "CERTIFICATE");
+		r = provision_key(ks, VIDEO_KEY, CERT_PROFILE_VIDEO_SIGNING, a, root, root_info,
+				  video_path);
+	ks_close(ks);
 	if (r == 0)
 		r = save_pem(root_path, root->der, root->len, "CERTIFICATE");
 	if (r == 0)
-		printf("provisioned device %s (IDevID, %ld years)\n  key:  %s/idevid.key\n"
-		       "  cert: %s\n  root: %s\n",
-		       a->serial, a->years, a->ksdir, cert_path, root_path);
+		printf("provisioned device %s (%ld years) in keystore %s\n  IDevID: key \"%s\", %s\n"
+		       "  video signing: key \"%s\", %s\n  root: %s\n", a->serial, a->years, spec,
+		       IDEVID_KEY, cert_path, VIDEO_KEY, video_path, root_path);
 	return r;
 }
 

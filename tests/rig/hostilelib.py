@@ -490,7 +490,8 @@ def prepare(t, normal=1, hostile=2):
     """Rig with two cameras, both enrolled; the hostile camera's daemon stopped (the hostile
     client uses its identity), the normal camera undocked. Returns the controller address."""
     import offloadlib as ol
-    t.up(2, "--no-ems")
+    # --no-tpm: the hostile client presents the camera's LDevID key, so it is a file
+    t.up(2, "--no-ems", "--no-tpm")
     for cam in (normal, hostile):
         t.dock(cam)
     for cam in (normal, hostile):

@@ -49,7 +49,7 @@ allow_unencrypted = true
 CAMERA_CONF = """\
 [camera]
 state_dir = {state}
-keystore = file:{keystore}
+keystore = {keystore}
 # this kernel has no dm-crypt: recordings in a plain directory (development only)
 allow_unencrypted = true
 model = BWC-1000
@@ -542,31 +542,31 @@ class Rig:
              "--system-name", system_name, "--passphrase-file", str(pw)], env=self.env())
         say("initialised %s" % system_name)
 
-    def make_pki(self, cameras):
-        pki = str(self.binary("certs/bwc-pki"))
+    def camera_keystore(self, i, tpm):
+        """camN's keystore spec: its own swtpm, or files (0600 PEM) in keystore(i)."""
+        if tpm:
+            return self.tpm_keystore("cam%d" % i, self.keystore(i))
+        return "file:%s" % self.keystore(i)
+
+    def make_pki(self, cameras, tpm=False):
+        """The factory: a manufacturer root, and per camera its IDevID key and its
+        video-signing key made in the camera's keystore (its TPM when tpm) with their
+        certificates beside them."""
+        pki = str(self.binary("certs/tool/bwc-pki"))
         run([pki, "factory-init", "--dir", str(self.dir / "factory"),
              "--name", "Rig Manufacturer"], env=self.env())
         say("created factory CA in %s" % (self.dir / "factory"))
         for i in range(1, cameras + 1):
             d = self.cam_dir(i)
             (d / "state").mkdir(parents=True, exist_ok=True)
+            spec = self.camera_keystore(i, tpm)
+            if tpm:
+                self.start_tpm("cam%d" % i)
             run([pki, "provision", "--factory", str(self.dir / "factory"), "--serial",
-                 serial_of(i), "--keystore", str(self.keystore(i))], env=self.env())
-            self.make_video_key(pki, i)
+                 serial_of(i), "--keystore", spec], env=self.env())
             (d / "bwc.conf").write_text(CAMERA_CONF.format(
-                state=d / "state", keystore=self.keystore(i), port=DAEMON_PORT))
+                state=d / "state", keystore=spec, port=DAEMON_PORT))
             say("provisioned cam%d as %s, config %s" % (i, serial_of(i), d / "bwc.conf"))
-
-    def make_video_key(self, pki, i):
-        """The camera's video-signing key and its certificate under the manufacturer
-        root, beside the IDevID (keystore key "video", video.pem): the recorder signs
-        its H.264 with it (signed-video/FORMAT.md)."""
-        factory, ks = self.dir / "factory", self.keystore(i)
-        run([pki, "issue", "--ca-key", str(factory / "manufacturer-root.key"),
-             "--ca-cert", str(factory / "manufacturer-root.pem"), "--profile", "video",
-             "--serial", serial_of(i), "--org", "Rig Manufacturer", "--days", "7300",
-             "--out-key", str(ks / "video.key"), "--out-cert", str(ks / "video.pem")],
-            env=self.env())
 
     # ---- checks ----------------------------------------------------------
     def check_prerequisites(self):
@@ -580,7 +580,7 @@ class Rig:
             raise RigError("%s is missing: apt-get install libfaketime" % FAKETIME_LIB)
         missing = [str(self.binary(b)) for b in ("controller/bwc-controller",
                                                   "controller/bwcctl", "bwc/bwc",
-                                                  "certs/bwc-pki")
+                                                  "certs/tool/bwc-pki")
                    if not os.access(self.binary(b), os.X_OK)]
         if missing:
             raise RigError("daemons not built in %s (missing: %s); build with `meson setup "
@@ -625,7 +625,9 @@ class Rig:
         say("rig %s in %s, %d camera(s), %s enrolment" % (self.prefix, self.dir, cameras,
                                                           "manual" if manual_enrol else "auto"))
         try:
-            self.make_pki(cameras)
+            # camera VMs carry their factory keys into the VM (files); process
+            # cameras get a swtpm each, like the controller
+            self.make_pki(cameras, tpm=tpm and not image)
             if image:
                 import vmlib
                 for i in range(1, cameras + 1):

@@ -62,7 +62,7 @@ class RigTest:
                             *args, quiet=quiet)
 
     def pki(self, *args):
-        return self.sh([self.rig.binary("certs/bwc-pki")] + list(args))
+        return self.sh([self.rig.binary("certs/tool/bwc-pki")] + list(args))
 
     def status(self):
         p = self.bwc_rig("status", "--json", quiet=True)

@@ -20,8 +20,9 @@ def auto_enrol(t):
     t.check("cam1 knows its controller", first.get("controller"), first)
     where = t.rig.ldevid_cert(1)
     t.check("cam1's LDevID certificate is at %s" % where, where.exists())
-    t.check("cam1's LDevID key is in its keystore",
-            (t.rig.keystore(1) / "ldevid.key").exists())
+    t.check("cam1's LDevID key is in its keystore (its TPM: a TPM-wrapped blob)",
+            (t.rig.keystore(1) / "ldevid.tpmkey").exists()
+            and not (t.rig.keystore(1) / "ldevid.key").exists())
     pin1, spki1 = t.pin(1), t.spki_sha256(1)
     t.check("bwc-pki pin prints the LDevID pin", pin1)
     verify_chain(t, 1)

@@ -47,7 +47,7 @@ EXPECT = {
 def make_csrs(t, d):
     """The CSRs of the hostile renewals, DER, in d."""
     d.mkdir(parents=True, exist_ok=True)
-    pki = t.rig.binary("certs/bwc-pki")
+    pki = t.rig.binary("certs/tool/bwc-pki")
     _, own_key = hl.identity(t, 2)
     steps = [
         ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", d / "p256.key"],

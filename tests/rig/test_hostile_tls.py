@@ -25,7 +25,7 @@ REQUEST = (r"POST /v1/offload/plan HTTP/1.1\r\nHost: controller\r\nDock-Protocol
 def make_foreign(t, d):
     """An LDevID for RIG00002 from a second system CA, and an expired IDevID (as PEM chains)."""
     d.mkdir(parents=True, exist_ok=True)
-    pki = t.rig.binary("certs/bwc-pki")
+    pki = t.rig.binary("certs/tool/bwc-pki")
     fac = t.rig.dir / "factory"
     ok = all(t.sh(s, quiet=True).returncode == 0 for s in [
         [pki, "issue", "--profile", "system-ca", "--cn", "Other System CA", "--days", "365",

@@ -129,7 +129,9 @@ def wrong_hash(t, addr):
 
 
 def body(t):
-    t.up(2, "--no-ems")   # offload into staging only: no forwarder destination empties it
+    # staging only (no forwarder destination empties it); --no-tpm: the hostile client
+    # presents cam2's LDevID key, a file
+    t.up(2, "--no-ems", "--no-tpm")
     addr = ol.controller_address(t)
     t.require("controller address known", addr, addr)
     bit_flip(t, addr)

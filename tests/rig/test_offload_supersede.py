@@ -10,7 +10,7 @@ import rigtest
 
 
 def body(t):
-    t.up(2, "--no-ems")
+    t.up(2, "--no-ems", "--no-tpm")   # the second writer uses cam2's LDevID key file
     t.dock(2)
     t.require("cam2 enrols", t.wait(2, renewals_above=0, timeout=60))
     t.dock(2, False)
