@@ -13,6 +13,7 @@
 #include "shared/util.h"
 
 #define STAGING_KEY "staging-volume-key"
+#define STAGING_KEY_NEXT "staging-volume-key-next"   /* during a re-key */
 #define STAGING_MAPPING "bwc-staging"
 #define KEY_BYTES 64
 
@@ -91,6 +92,92 @@ static int staging_status(struct cli *c)
 	return 0;
 }
 
+static int unseal_key(struct cli *c, keystore_t *ks, const char *name, uint8_t *key)
+{
+	size_t len = 0;
+	int r = ks_unseal(ks, name, key, KEY_BYTES, &len);
+
+	if (r == KS_OK && len == KEY_BYTES)
+		return 0;
+	util_wipe(key, KEY_BYTES);
+	if (r == KS_OK || r == KS_E_NOT_FOUND)
+		return r == KS_OK ? die("the sealed %s has the wrong size", name) : -1;
+	return die("cannot unseal %s from keystore %s: %s %s", name, c->cfg.keystore,
+		   ks_strerror(r), ks_last_detail());
+}
+
+/* A new volume key (firmware update, suspected exposure): offline LUKS2
+ * re-encryption, resumable. The new key is sealed first under the "-next"
+ * name, so an interruption at any point is finished by running it again. */
+static int staging_rekey(struct cli *c, keystore_t *ks)
+{
+	uint8_t old[KEY_BYTES], key[KEY_BYTES];
+	char pass[256];
+	int r, resumed;
+
+	if ((r = unseal_key(c, ks, STAGING_KEY, old)) != 0)
+		return r < 0 ? die("no staging key in keystore %s: run bwcctl staging provision",
+				   c->cfg.keystore) : r;
+	r = unseal_key(c, ks, STAGING_KEY_NEXT, key);
+	if (r > 0) {
+		util_wipe(old, sizeof(old));
+		return r;
+	}
+	resumed = r == 0;
+	if (!resumed && ((r = ks_random(ks, key, sizeof(key))) != KS_OK ||
+			 (r = ks_seal(ks, STAGING_KEY_NEXT, key, sizeof(key))) != KS_OK)) {
+		util_wipe(old, sizeof(old));
+		return die("cannot make the new staging key: %s %s", ks_strerror(r), ks_last_detail());
+	}
+	/* the recovery slot must follow the new volume key: the passphrase again */
+	if (bwcctl_master(c, NULL, pass, sizeof(pass))) {
+		util_wipe(old, sizeof(old));
+		util_wipe(key, sizeof(key));
+		return 1;
+	}
+	r = storage_rekey(c->cfg.staging_volume, old, sizeof(old), key, sizeof(key), pass, NULL);
+	util_wipe(pass, sizeof(pass));
+	util_wipe(old, sizeof(old));
+	if (r != STORAGE_OK) {
+		util_wipe(key, sizeof(key));
+		return storage_die(c, "cannot re-key (run staging rekey again to resume)", r);
+	}
+	r = ks_seal(ks, STAGING_KEY, key, sizeof(key));
+	util_wipe(key, sizeof(key));
+	if (r != KS_OK)
+		return die("re-keyed %s but cannot seal its key as current (%s %s): run staging "
+			   "rekey again", c->cfg.staging_volume, ks_strerror(r), ks_last_detail());
+	ks_unseal_destroy(ks, STAGING_KEY_NEXT);
+	bwcctl_audit(c, "staging-rekey", NULL, resumed ? "staging volume re-keyed (resumed)"
+						       : "staging volume re-keyed");
+	printf("staging volume %s has a new volume key%s\n", c->cfg.staging_volume,
+	       resumed ? " (interrupted re-key finished)" : "");
+	return 0;
+}
+
+/* Factory default: no key slot, no header, no sealed key: the staged data
+ * stay on the disk, unreadable by anyone. */
+static int staging_erase(struct cli *c, keystore_t *ks)
+{
+	char pass[256];
+	int r;
+
+	if (bwcctl_master(c, NULL, pass, sizeof(pass)))
+		return 1;
+	util_wipe(pass, sizeof(pass));
+	r = storage_crypto_erase(c->cfg.staging_volume);
+	if (r != STORAGE_OK)
+		return storage_die(c, "cannot crypto-erase", r);
+	if ((r = ks_unseal_destroy(ks, STAGING_KEY)) != KS_OK ||
+	    (r = ks_unseal_destroy(ks, STAGING_KEY_NEXT)) != KS_OK)
+		return die("volume erased, but the sealed key could not be removed: %s",
+			   ks_strerror(r));
+	bwcctl_audit(c, "staging-erase", NULL, "staging volume crypto-erased");
+	printf("staging volume %s crypto-erased: key slots and header destroyed, sealed key "
+	       "removed\n", c->cfg.staging_volume);
+	return 0;
+}
+
 int cmd_staging(struct cli *c, const char *verb)
 {
 	keystore_t *ks;
@@ -102,5 +189,11 @@ int cmd_staging(struct cli *c, const char *verb)
 	ks = bwcctl_keystore(c);
 	if (!ks)
 		return 1;
-	return !strcmp(verb, "provision") ? staging_provision(c, ks) : staging_unlock(c, ks);
+	if (!strcmp(verb, "provision"))
+		return staging_provision(c, ks);
+	if (!strcmp(verb, "rekey"))
+		return staging_rekey(c, ks);
+	if (!strcmp(verb, "erase"))
+		return staging_erase(c, ks);
+	return staging_unlock(c, ks);
 }

@@ -494,7 +494,9 @@ static void usage(FILE *out)
 		"                              format [staging] volume: LUKS2, a key sealed in the\n"
 		"                              keystore, a recovery slot for the master passphrase\n"
 		"  staging unlock              open it as /dev/mapper/bwc-staging (then mount it)\n"
-		"  staging status              its LUKS2 header: cipher, key size, key slots\n");
+		"  staging status              its LUKS2 header: cipher, key size, key slots\n"
+		"  staging rekey               a new volume key (offline re-encryption, resumable)\n"
+		"  staging erase               factory default: crypto-erase it, remove its key\n");
 }
 
 static int dispatch(struct cli *c, int argc, char **argv)
@@ -526,7 +528,8 @@ static int dispatch(struct cli *c, int argc, char **argv)
 	if (!strcmp(a0, "forward") && !strcmp(a1, "status") && argc == 2)
 		return cmd_forward_status(c);
 	if (!strcmp(a0, "staging") && argc == 2 &&
-	    (!strcmp(a1, "provision") || !strcmp(a1, "unlock") || !strcmp(a1, "status")))
+	    (!strcmp(a1, "provision") || !strcmp(a1, "unlock") || !strcmp(a1, "status") ||
+	     !strcmp(a1, "rekey") || !strcmp(a1, "erase")))
 		return cmd_staging(c, a1);
 	if (!strcmp(a0, "audit") && !strcmp(a1, "verify") && argc == 2)
 		return cmd_audit_verify(c);

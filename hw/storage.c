@@ -607,6 +607,9 @@ static int free_slot(struct crypt_device *cd, int want)
 	return crypt_keyslot_status(cd, want) == CRYPT_SLOT_INACTIVE ? want : CRYPT_ANY_SLOT;
 }
 
+static int add_recovery(struct crypt_device *cd, const uint8_t *new_key, size_t new_len,
+			const char *recovery_pass, const struct storage_opts *opts);
+
 /* After re-encryption: the new slot gets new_key, the recovery slot is re-added. */
 static int rekey_finish(struct crypt_device *cd, const uint8_t *old_key, size_t old_len,
 			const uint8_t *new_key, size_t new_len, const char *recovery_pass,
@@ -622,10 +625,23 @@ static int rekey_finish(struct crypt_device *cd, const uint8_t *old_key, size_t 
 						      (const char *)new_key, new_len);
 	if (slot < 0)
 		return slot == -ENOENT || slot == -EPERM ? STORAGE_E_BAD_KEY : errno_to_err(slot);
+	return add_recovery(cd, new_key, new_len, recovery_pass, opts);
+}
+
+static int opens(struct crypt_device *cd, const uint8_t *key, size_t len)
+{
+	return crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT, (const char *)key, len, 0) >= 0;
+}
+
+/* The recovery slot for the (new) volume key, unless it is there already. */
+static int add_recovery(struct crypt_device *cd, const uint8_t *new_key, size_t new_len,
+			const char *recovery_pass, const struct storage_opts *opts)
+{
+	int r;
+
 	if (!recovery_pass)
 		return STORAGE_OK;
-	if (crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT, recovery_pass,
-					 strlen(recovery_pass), 0) >= 0)
+	if (opens(cd, (const uint8_t *)recovery_pass, strlen(recovery_pass)))
 		return STORAGE_OK;   /* already there (resumed after this step) */
 	r = set_kdf(cd, opt_kdf(opts, 1), &storage_kdf_recovery_default);
 	if (r != STORAGE_OK)
@@ -654,6 +670,13 @@ int storage_rekey(const char *device, const uint8_t *old_key, size_t old_len,
 	if (st == CRYPT_REENCRYPT_INVALID) {
 		crypt_free(cd);
 		return STORAGE_E_CORRUPT;
+	}
+	/* Stopped after the key change: only the recovery slot may be missing. */
+	if (st == CRYPT_REENCRYPT_NONE && !opens(cd, old_key, old_len) &&
+	    opens(cd, new_key, new_len)) {
+		r = add_recovery(cd, new_key, new_len, recovery_pass, opts);
+		crypt_free(cd);
+		return r;
 	}
 	r = rekey_init(cd, old_key, old_len, opts, st != CRYPT_REENCRYPT_NONE);
 	if (r == STORAGE_OK) {

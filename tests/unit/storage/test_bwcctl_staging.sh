@@ -67,6 +67,29 @@ ok test $? -ne 0
 ok grep -q "no staging key in keystore" "$T/err"
 mv "$T/sealed.bak" "$T/state/keys/staging-volume-key.sealed"
 
+# re-key (firmware update): a new volume key; the sealed key and the master
+# passphrase both open the volume afterwards, the old key no longer does
+cp "$T/state/keys/staging-volume-key.sealed" "$T/old.key"
+digest() { cryptsetup luksDump "$T/staging.img" | sed -n '/^Digests:/,$p' | grep -A8 "^  0:" | tr -d ' \n'; }
+before=$(digest)
+ok "$BWCCTL" -c "$T/c.conf" staging rekey --passphrase-file "$T/pass"
+ok test "$(digest)" != "$before"
+ok cryptsetup open --test-passphrase --key-file "$T/state/keys/staging-volume-key.sealed" \
+	"$T/staging.img"
+no cryptsetup open --test-passphrase --key-file "$T/old.key" "$T/staging.img"
+ok cryptsetup open --test-passphrase --key-file "$T/pass" --keyfile-size 28 "$T/staging.img"
+ok test ! -e "$T/state/keys/staging-volume-key-next.sealed"
+
+# factory default: crypto-erase; neither the old sealed key nor the passphrase opens it
+cp "$T/state/keys/staging-volume-key.sealed" "$T/last.key"
+ok "$BWCCTL" -c "$T/c.conf" staging erase --passphrase-file "$T/pass"
+no cryptsetup isLuks "$T/staging.img"
+no cryptsetup open --test-passphrase --key-file "$T/last.key" "$T/staging.img"
+no cryptsetup open --test-passphrase --key-file "$T/pass" --keyfile-size 28 "$T/staging.img"
+ok test ! -e "$T/state/keys/staging-volume-key.sealed"
+"$BWCCTL" -c "$T/c.conf" staging unlock 2>"$T/err"
+ok grep -q "no staging key in keystore" "$T/err"
+
 # the daemon: the staging dir is not on dm-crypt -> refused, nothing created
 timeout 20 "$CONTROLLER" -c "$T/c.conf" >"$T/log" 2>&1
 ok test $? -eq 1

@@ -1,5 +1,6 @@
 /* test_storage_rekey - storage_rekey: a new volume key (digest changes), data
- * written before reads back (offline AES-XTS), an interrupted re-key resumes. */
+ * written before reads back (offline AES-XTS), an interrupted re-key resumes,
+ * also when it stopped after the key change. */
 #include "sfix.h"
 
 #include "../shared/check.h"
@@ -59,6 +60,17 @@ int main(void)
 	memset(back, 0, sizeof(back));
 	CHECK(storage_offline_read(img, sfix_key2, 64, 11 * MIB, back, sizeof(back)) == STORAGE_OK);
 	CHECK(memcmp(data, back, sizeof(data)) == 0);
+
+	/* A re-key that stopped after the key change but before the recovery slot
+	 * (here: run without it) finishes when run again with the same keys. */
+	const char *img2 = sfix_image("rekey2.img", 8 * MIB);
+	CHECK(storage_provision(img2, sfix_key, 64, SFIX_PASS, &sfix_opts) == STORAGE_OK);
+	CHECK(storage_rekey(img2, sfix_key, 64, sfix_key2, 64, NULL, &sfix_opts) == STORAGE_OK);
+	CHECK(storage_check_pass(img2, SFIX_PASS) == STORAGE_E_BAD_KEY);
+	CHECK(storage_rekey(img2, sfix_key, 64, sfix_key2, 64, SFIX_PASS, &sfix_opts) == STORAGE_OK);
+	CHECK(storage_check_pass(img2, SFIX_PASS) == STORAGE_OK);
+	CHECK(storage_check_key(img2, sfix_key2, 64) == STORAGE_OK);
+	CHECK(storage_check_key(img2, sfix_key, 64) == STORAGE_E_BAD_KEY);
 
 	/* same key twice, or the old key once more: refused */
 	CHECK(storage_rekey(img, sfix_key2, 64, sfix_key2, 64, NULL, &sfix_opts) == STORAGE_E_INPUT);
