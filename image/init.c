@@ -578,6 +578,12 @@ int main(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGPWR, &sa, NULL);
 	init_say("camera image starting");
+#ifdef BWC_TESTCHAN
+	/* Raw mode before the first "ready" or "FAILED" line: the rig sends its
+	 * requests as soon as it sees one, and a cooked tty would echo them. */
+	if (cmdline_has("bwc.testchan=1"))
+		chan = testchan_open();
+#endif
 	load_modules();
 	if (wait_path(KEYS_DEV, 10000) < 0 || wait_path(DATA_DEV, 10000) < 0)
 		init_say("FAILED: the VM needs two virtio disks: %s (keys) and %s (data)",
@@ -589,10 +595,6 @@ int main(void)
 	net_setup();
 	if (volume_ok)
 		init_say("ready: starting the camera daemon");
-#ifdef BWC_TESTCHAN
-	if (cmdline_has("bwc.testchan=1"))
-		chan = testchan_open();
-#endif
 	for (;;) {
 		if (shutdown_requested)
 			init_poweroff();
