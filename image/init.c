@@ -387,6 +387,7 @@ static int provision(uint8_t *key)
 		r = ks_seal(ks, SEAL_NAME, key, DATA_KEY_BYTES);
 	ks_close(ks);
 	sync();
+	umount("/keys");   /* mounted again, read-only, at every later boot */
 	if (r != KS_OK) {
 		init_say("FAILED: cannot seal a new data-volume key in the TPM: %s %s",
 			 ks_strerror(r), ks_last_detail());
