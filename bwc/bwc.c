@@ -360,6 +360,8 @@ int main(int argc, char **argv)
 		log_error("cannot watch dock interface %s: %s", b.cfg.interface, strerror(-r));
 		return 1;
 	}
+	if (bwc_check_storage(&b.cfg, "bwc") < 0)
+		return 1;
 	if ((r = util_mkdir_p(b.cfg.data_dir, 0700)) < 0 ||
 	    (r = store_open(b.cfg.data_dir, &b.store)) < 0) {
 		log_error("cannot open the recording store %s: %s", b.cfg.data_dir, strerror(-r));

@@ -32,6 +32,7 @@ struct bwc_config {
 	int io_timeout_ms;
 	int discovery_timeout_ms;
 	char data_dir[PATH_MAX];      /* recording store (the camera's data volume) */
+	int allow_unencrypted;        /* development: data_dir not on dm-crypt */
 	int chunk_kib;                /* offload chunk size */
 	char controller[64];          /* optional fixed controller address (no discovery) */
 	struct in6_addr controller_addr;
@@ -39,6 +40,10 @@ struct bwc_config {
 
 int bwc_config_load(const char *path, struct bwc_config *ret, char *why, size_t whylen);
 void bwc_config_print(const struct bwc_config *c, FILE *out);
+/* Recordings only on an encrypted volume (dm-crypt LUKS2), or - development,
+ * said loudly - where [camera] allow_unencrypted = true. prog names the
+ * caller in messages. 0 or -EPERM/-EIO after saying why on stderr. */
+int bwc_check_storage(const struct bwc_config *c, const char *prog);
 
 /* What the camera knows about the system it belongs to (state/system.json). */
 struct bwc_system {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hw/storage.h"
 #include "shared/conf.h"
 #include "shared/util.h"
 
@@ -22,6 +23,7 @@ static const struct conf_key bwc_keys[] = {
 	{ "dock", "io_timeout_ms", CONF_INT, F(io_timeout_ms), 0, 100, 600000 },
 	{ "dock", "discovery_timeout_ms", CONF_INT, F(discovery_timeout_ms), 0, 100, 600000 },
 	{ "camera", "data_dir", CONF_STR, F(data_dir), PATH_MAX, 0, 0 },
+	{ "camera", "allow_unencrypted", CONF_BOOL, F(allow_unencrypted), 0, 0, 1 },
 	{ "dock", "chunk_kib", CONF_INT, F(chunk_kib), 0, 4, DOCK_MAX_CHUNK / 1024 },
 	{ "dock", "controller", CONF_STR, F(controller), 64, 0, 0 },
 };
@@ -58,3 +60,32 @@ void bwc_config_print(const struct bwc_config *c, FILE *out)
 	conf_print(bwc_keys, ARRAY_SIZE(bwc_keys), c, out);
 }
 
+
+int bwc_check_storage(const struct bwc_config *c, const char *prog)
+{
+	char name[STORAGE_NAME_MAX + 1] = "";
+	int r;
+
+	if (util_mkdir_p(c->data_dir, 0700) < 0 && !c->allow_unencrypted) {
+		fprintf(stderr, "%s: the data volume is not mounted at %s: unlock and mount it "
+			"first\n", prog, c->data_dir);
+		return -EPERM;
+	}
+	r = storage_path_encrypted(c->data_dir, name, sizeof(name));
+	if (r == 1)
+		return 0;
+	if (c->allow_unencrypted) {
+		r = storage_dev_open(c->data_dir, STORAGE_ALLOW_UNENCRYPTED);
+		if (r != STORAGE_OK) {
+			fprintf(stderr, "%s: %s: %s\n", prog, c->data_dir, storage_strerror(r));
+			return -EIO;
+		}
+		fprintf(stderr, "%s: DEVELOPMENT ONLY: recordings in %s are NOT encrypted "
+			"([camera] allow_unencrypted = true)\n", prog, c->data_dir);
+		return 0;
+	}
+	fprintf(stderr, "%s: %s is not on an encrypted volume (dm-crypt LUKS2): recordings are "
+		"kept only on the camera's encrypted data volume; a development setup may set "
+		"[camera] allow_unencrypted = true\n", prog, c->data_dir);
+	return -EPERM;
+}

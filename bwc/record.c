@@ -1,5 +1,6 @@
 /* record.c - bwc-record, the camera's recorder: encodes a generated test
- * picture to H.264 (libx264 through libavcodec) into the recording store. */
+ * picture to H.264 (libx264 through libavcodec) into the recording store,
+ * every NAL unit through the signed-video signer (signed-video/FORMAT.md). */
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/error.h>
@@ -14,6 +15,7 @@
 #include "hw/keystore.h"
 #include "shared/conf.h"
 #include "shared/util.h"
+#include "signed-video/sv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +35,20 @@
 #define BIT_RATE 8000000
 #define MAX_SECONDS (7 * 24 * 3600)
 #define MAX_BYTES (64ull << 30)
+#define VIDEO_KEY "video"          /* keystore key that signs the video */
+#define VIDEO_CERT "video.pem"     /* its certificate, beside the key (factory) */
+
+/* The camera's video-signing key, loaded once; NULL signer key: unsigned. */
+struct video_signing {
+	keystore_t *ks;
+	ecc_key key;
+	int have_key;
+	uint8_t spki[CERTS_MAX_SPKI];
+	size_t spki_len;
+	struct sv_product product;
+	uint8_t *cert_pem;
+	size_t cert_len;
+};
 
 struct options {
 	const char *conf, *container, *user, *marker;
@@ -129,7 +145,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 }
 
 /* The serial is the subject serialNumber of the factory certificate. */
-static int read_serial(const char *keystore, char *out, size_t cap)
+static int read_serial(const char *keystore, char *out, size_t cap, char *org, size_t org_cap)
 {
 	char path[PATH_MAX];
 	uint8_t *pem = NULL, der[CERTS_MAX_DER];
@@ -161,6 +177,7 @@ static int read_serial(const char *keystore, char *out, size_t cap)
 		return -1;
 	}
 	snprintf(out, cap, "%s", info.serial);
+	snprintf(org, org_cap, "%s", info.organization);
 	return 0;
 }
 
@@ -190,6 +207,9 @@ struct encoder {
 	struct SwsContext *sws;
 	int64_t pts;
 	int header_written;
+	sv_signer_t *signer;   /* NULL: unsigned */
+	AVPacket *held;        /* signing: the newest packet, written once the next comes */
+	int holding;
 };
 
 static int av_fail(const char *step, int err)
@@ -211,6 +231,8 @@ static void encoder_free(struct encoder *e)
 	av_frame_free(&e->rgb);
 	av_packet_free(&e->pkt);
 	sws_freeContext(e->sws);
+	av_packet_free(&e->held);
+	sv_signer_free(e->signer);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -260,13 +282,32 @@ static int alloc_frame(AVFrame **f, enum AVPixelFormat fmt)
 	return 0;
 }
 
+static int signer_open(struct encoder *e, struct video_signing *vs)
+{
+	int r;
+
+	if (!vs->have_key)
+		return 0;
+	e->held = av_packet_alloc();
+	if (!e->held)
+		return av_fail("allocating a packet", AVERROR(ENOMEM));
+	r = sv_signer_create(&vs->key, vs->spki, vs->spki_len, &vs->product, &e->signer);
+	if (r != SV_OK) {
+		fprintf(stderr, "bwc-record: cannot start the video signer: %s\n", sv_strerror(r));
+		return -1;
+	}
+	return 0;
+}
+
 static int encoder_open(struct encoder *e, const char *path, const char *container,
-			const char *marker)
+			const char *marker, struct video_signing *vs)
 {
 	const char *fmt = strcmp(container, "mp4") == 0 ? "mp4" : "matroska";
 	int r;
 
 	memset(e, 0, sizeof(*e));
+	if (signer_open(e, vs) < 0)
+		return -1;
 	if ((r = avformat_alloc_output_context2(&e->oc, NULL, fmt, path)) < 0)
 		return av_fail("creating the output context", r);
 	if (open_codec(e) < 0)
@@ -298,6 +339,104 @@ static int encoder_open(struct encoder *e, const char *path, const char *contain
 	return 0;
 }
 
+/* Replaces pkt's bytes (the encoder's Annex-B) with data. */
+static int set_packet_data(AVPacket *pkt, const uint8_t *data, size_t len)
+{
+	AVBufferRef *buf;
+
+	if (len > INT_MAX - AV_INPUT_BUFFER_PADDING_SIZE)
+		return av_fail("signing a packet", AVERROR(EINVAL));
+	buf = av_buffer_alloc(len + AV_INPUT_BUFFER_PADDING_SIZE);
+	if (!buf)
+		return av_fail("signing a packet", AVERROR(ENOMEM));
+	memcpy(buf->data, data, len);
+	memset(buf->data + len, 0, AV_INPUT_BUFFER_PADDING_SIZE);
+	av_buffer_unref(&pkt->buf);
+	pkt->buf = buf;
+	pkt->data = buf->data;
+	pkt->size = (int)len;
+	return 0;
+}
+
+/* Every NAL unit of pkt passes through the signer, which inserts the SEI of
+ * a finished GOP before the I-frame that starts the next. */
+static int sign_packet(struct encoder *e, AVPacket *pkt)
+{
+	uint8_t *out;
+	size_t len;
+	int r = sv_signer_annexb(e->signer, pkt->data, (size_t)pkt->size, 0, &out, &len);
+
+	if (r != SV_OK) {
+		fprintf(stderr, "bwc-record: signing the video failed: %s\n", sv_strerror(r));
+		return -1;
+	}
+	r = set_packet_data(pkt, out, len);
+	free(out);
+	return r;
+}
+
+static int write_packet(struct encoder *e, AVPacket *pkt)
+{
+	int r = av_interleaved_write_frame(e->oc, pkt);
+
+	return r < 0 ? av_fail("writing a packet to the container", r) : 0;
+}
+
+/* A signing failure never stops the recording: the rest of the clip is
+ * written unsigned (bwc-verify then reports it not covered), loudly. */
+static int stop_signing(struct encoder *e)
+{
+	fprintf(stderr, "bwc-record: warning: the rest of this clip is recorded UNSIGNED\n");
+	sv_signer_free(e->signer);
+	e->signer = NULL;
+	if (!e->holding)
+		return 0;
+	e->holding = 0;
+	return write_packet(e, e->held);
+}
+
+/* Signing holds back one packet: the last one of the clip carries the final
+ * SEI, and only the flush tells which one that is. */
+static int put_packet(struct encoder *e)
+{
+	if (!e->signer)
+		return write_packet(e, e->pkt);
+	if (sign_packet(e, e->pkt) < 0)
+		return stop_signing(e) < 0 ? -1 : write_packet(e, e->pkt);
+	if (e->holding && write_packet(e, e->held) < 0)
+		return -1;
+	av_packet_move_ref(e->held, e->pkt);
+	e->holding = 1;
+	return 0;
+}
+
+static int put_last_packet(struct encoder *e)
+{
+	const uint8_t *sei;
+	uint8_t *buf;
+	size_t n, size;
+	int r;
+
+	if (!e->signer || !e->holding)
+		return 0;
+	e->holding = 0;
+	if ((r = sv_signer_finish(e->signer, &sei, &n)) != SV_OK) {
+		fprintf(stderr, "bwc-record: signing the last GOP failed: %s\n", sv_strerror(r));
+		e->holding = 1;
+		return stop_signing(e);
+	}
+	size = (size_t)e->held->size;
+	buf = malloc(size + 4 + n);
+	if (!buf)
+		return av_fail("signing the last packet", AVERROR(ENOMEM));
+	memcpy(buf, e->held->data, size);
+	memcpy(buf + size, "\0\0\0\1", 4);
+	memcpy(buf + size + 4, sei, n);
+	r = set_packet_data(e->held, buf, size + 4 + n);
+	free(buf);
+	return r < 0 ? -1 : write_packet(e, e->held);
+}
+
 /* Sends frame (NULL: flush) and writes every packet the encoder gives back. */
 static int encode(struct encoder *e, AVFrame *frame)
 {
@@ -313,9 +452,8 @@ static int encode(struct encoder *e, AVFrame *frame)
 			return av_fail("receiving a packet from the encoder", r);
 		av_packet_rescale_ts(e->pkt, e->cc->time_base, e->st->time_base);
 		e->pkt->stream_index = e->st->index;
-		r = av_interleaved_write_frame(e->oc, e->pkt);
-		if (r < 0)
-			return av_fail("writing a packet to the container", r);
+		if (put_packet(e) < 0)
+			return -1;
 	}
 }
 
@@ -354,7 +492,7 @@ static int encoder_finish(struct encoder *e)
 {
 	int r;
 
-	if (encode(e, NULL) < 0)
+	if (encode(e, NULL) < 0 || put_last_packet(e) < 0)
 		return -1;
 	if ((r = av_write_trailer(e->oc)) < 0)
 		return av_fail("writing the container trailer", r);
@@ -372,14 +510,15 @@ static double now_mono(void)
 }
 
 /* Frames at 30 per second of wall time, like a camera; stops early on a signal. */
-static int record_video(const char *path, const struct options *o, long seconds)
+static int record_video(const char *path, const struct options *o, long seconds,
+			struct video_signing *vs)
 {
 	struct encoder e;
 	int64_t frames = (int64_t)seconds * FPS;
 	double t0 = now_mono();
 	int r = -1;
 
-	if (encoder_open(&e, path, o->container, o->marker) < 0)
+	if (encoder_open(&e, path, o->container, o->marker, vs) < 0)
 		goto out;
 	for (int64_t i = 0; i < frames && !stop_requested; i++) {
 		double due = t0 + (double)i / FPS - now_mono();
@@ -440,6 +579,54 @@ out:
 	return r;
 }
 
+/* The video key and its certificate from the keystore. Without the key the
+ * recorder still records (unsigned, said on stderr): a camera from before
+ * signed video has no such key until it is provisioned again. */
+static int load_video_key(const char *spec, struct video_signing *vs)
+{
+	char dir[PATH_MAX - 16], path[PATH_MAX];
+	int r;
+
+	if ((r = ks_open(spec, &vs->ks)) != KS_OK) {
+		fprintf(stderr, "bwc-record: cannot open the keystore %s: %s %s\n", spec,
+			ks_strerror(r), ks_last_detail());
+		return -1;
+	}
+	r = ks_exists(vs->ks, VIDEO_KEY);
+	if (r == 0) {
+		fprintf(stderr, "bwc-record: warning: no key \"%s\" in the keystore: the video is NOT "
+			"signed (provision the camera's video key, see tests/rig/riglib.py)\n", VIDEO_KEY);
+		return 0;
+	}
+	if (r < 0 || (r = ks_load_signer(vs->ks, VIDEO_KEY, &vs->key)) != KS_OK) {
+		fprintf(stderr, "bwc-record: cannot load the video-signing key: %s %s\n",
+			ks_strerror(r), ks_last_detail());
+		return -1;
+	}
+	vs->have_key = 1;
+	if ((r = ks_public_spki(vs->ks, VIDEO_KEY, vs->spki, sizeof(vs->spki), &vs->spki_len)) != KS_OK) {
+		fprintf(stderr, "bwc-record: cannot read the video key's public key: %s\n",
+			ks_strerror(r));
+		return -1;
+	}
+	if (ks_spec_dir(spec, dir, sizeof(dir)) == 0) {
+		snprintf(path, sizeof(path), "%s/%s", dir, VIDEO_CERT);
+		r = util_read_file(path, 16384, &vs->cert_pem, &vs->cert_len);
+		if (r < 0)
+			fprintf(stderr, "bwc-record: warning: no certificate %s for the video key (%s): "
+				"verifiers cannot tie the video to this camera\n", path, strerror(-r));
+	}
+	return 0;
+}
+
+static void video_signing_free(struct video_signing *vs)
+{
+	if (vs->have_key)
+		wc_ecc_free(&vs->key);
+	free(vs->cert_pem);
+	ks_close(vs->ks);
+}
+
 static void print_clip(const struct store_clip *c)
 {
 	char hex[65];
@@ -450,7 +637,8 @@ static void print_clip(const struct store_clip *c)
 	fflush(stdout);
 }
 
-static int record_clips(store_t *s, struct store_recording *rec, const struct options *o)
+static int record_clips(store_t *s, struct store_recording *rec, const struct options *o,
+			struct video_signing *vs)
 {
 	char path[PATH_MAX];
 	long left = o->seconds;
@@ -462,7 +650,7 @@ static int record_clips(store_t *s, struct store_recording *rec, const struct op
 			fprintf(stderr, "bwc-record: cannot start a clip: %s\n", strerror(-r));
 			return -1;
 		}
-		if ((o->bytes ? record_bytes(path, o->bytes) : record_video(path, o, len)) < 0)
+		if ((o->bytes ? record_bytes(path, o->bytes) : record_video(path, o, len, vs)) < 0)
 			return -1;   /* the .part stays: store_recover flags it */
 		if ((r = store_clip_end(s, rec)) < 0) {
 			fprintf(stderr, "bwc-record: cannot finish clip %s: %s\n", path, strerror(-r));
@@ -474,16 +662,75 @@ static int record_clips(store_t *s, struct store_recording *rec, const struct op
 	return 0;
 }
 
+/* One recording, TriggerOn to TriggerOff: 0, or 1 after an error (said). */
+static int record(const struct options *o, const struct bwc_config *cfg,
+		  struct store_recording *rec, struct video_signing *vs)
+{
+	struct store_place off;
+	struct sigaction sa;
+	store_t *s = NULL;
+	int r, failed;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0) {
+		perror("bwc-record: sigaction");
+		return 1;
+	}
+	if (bwc_check_storage(cfg, "bwc-record") < 0)
+		return 1;
+	if ((r = store_open(cfg->data_dir, &s)) < 0) {
+		fprintf(stderr, "bwc-record: cannot open the store %s: %s\n", cfg->data_dir,
+			strerror(-r));
+		return 1;
+	}
+	r = store_load_destination_key(s);
+	if (r == 0)
+		printf("clips are encrypted for the content destination\n");
+	else if (r != -ENOENT)
+		fprintf(stderr, "bwc-record: warning: %s/destination-key.json unreadable: clips stay "
+			"plaintext on the encrypted data volume\n", cfg->data_dir);
+	if ((r = store_recording_begin(s, rec)) < 0) {
+		fprintf(stderr, "bwc-record: cannot begin a recording in %s: %s\n", cfg->data_dir,
+			strerror(-r));
+		store_close(s);
+		return 1;
+	}
+	printf("recording %s\n", rec->id);
+	fflush(stdout);
+	if (vs->cert_pem && (r = store_save_signing_cert(s, rec, (const char *)vs->cert_pem,
+							 vs->cert_len)) < 0)
+		fprintf(stderr, "bwc-record: warning: cannot keep the video key's certificate with "
+			"recording %s: %s\n", rec->id, strerror(-r));
+	failed = record_clips(s, rec, o, vs) < 0;
+	if (failed) {
+		/* The torn clip and the open recording are left for store_recover. */
+		store_recording_free(rec);
+		store_close(s);
+		return 1;
+	}
+	memset(&off, 0, sizeof(off));
+	snprintf(off.reason, sizeof(off.reason), "%s", stop_requested ? "stopped" : "button");
+	if ((r = store_recording_end(s, rec, &off)) < 0) {
+		fprintf(stderr, "bwc-record: cannot end recording %s: %s\n", rec->id, strerror(-r));
+		failed = 1;
+	} else {
+		printf("stopped %s (%s), %zu clips\n", rec->id, off.reason, rec->n_clips);
+	}
+	store_recording_free(rec);
+	store_close(s);
+	return failed;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
 	struct bwc_config cfg;
 	struct store_recording rec;
-	struct store_place off;
-	struct sigaction sa;
-	store_t *s = NULL;
+	struct video_signing vs;
 	char why[256];
-	int r, failed;
+	int failed;
 
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
@@ -494,56 +741,23 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	memset(&rec, 0, sizeof(rec));
-	if (read_serial(cfg.keystore, rec.serial, sizeof(rec.serial)) < 0)
+	memset(&vs, 0, sizeof(vs));
+	if (read_serial(cfg.keystore, rec.serial, sizeof(rec.serial), vs.product.manufacturer,
+			sizeof(vs.product.manufacturer)) < 0)
 		return 1;
+	snprintf(vs.product.serial, sizeof(vs.product.serial), "%s", rec.serial);
+	snprintf(vs.product.firmware, sizeof(vs.product.firmware), "%s", cfg.firmware);
+	snprintf(vs.product.hardware_id, sizeof(vs.product.hardware_id), "%s", cfg.model);
+	if (!o.bytes && load_video_key(cfg.keystore, &vs) < 0) {
+		video_signing_free(&vs);
+		return 1;
+	}
 	snprintf(rec.model, sizeof(rec.model), "%s", cfg.model);
 	snprintf(rec.firmware, sizeof(rec.firmware), "%s", cfg.firmware);
 	snprintf(rec.user_id, sizeof(rec.user_id), "%s", o.user);
 	read_timezone(rec.timezone, sizeof(rec.timezone));
 	snprintf(rec.trigger_on.reason, sizeof(rec.trigger_on.reason), "button");
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0) {
-		perror("bwc-record: sigaction");
-		return 1;
-	}
-	if ((r = store_open(cfg.data_dir, &s)) < 0) {
-		fprintf(stderr, "bwc-record: cannot open the store %s: %s\n", cfg.data_dir,
-			strerror(-r));
-		return 1;
-	}
-	r = store_load_destination_key(s);
-	if (r == 0)
-		printf("clips are encrypted for the content destination\n");
-	else if (r != -ENOENT)
-		fprintf(stderr, "bwc-record: warning: %s/destination-key.json unreadable: clips stay "
-			"plaintext on the encrypted data volume\n", cfg.data_dir);
-	if ((r = store_recording_begin(s, &rec)) < 0) {
-		fprintf(stderr, "bwc-record: cannot begin a recording in %s: %s\n", cfg.data_dir,
-			strerror(-r));
-		store_close(s);
-		return 1;
-	}
-	printf("recording %s\n", rec.id);
-	fflush(stdout);
-	failed = record_clips(s, &rec, &o) < 0;
-	if (failed) {
-		/* The torn clip and the open recording are left for store_recover. */
-		store_recording_free(&rec);
-		store_close(s);
-		return 1;
-	}
-	memset(&off, 0, sizeof(off));
-	snprintf(off.reason, sizeof(off.reason), "%s", stop_requested ? "stopped" : "button");
-	if ((r = store_recording_end(s, &rec, &off)) < 0) {
-		fprintf(stderr, "bwc-record: cannot end recording %s: %s\n", rec.id, strerror(-r));
-		failed = 1;
-	} else {
-		printf("stopped %s (%s), %zu clips\n", rec.id, off.reason, rec.n_clips);
-	}
-	store_recording_free(&rec);
-	store_close(s);
+	failed = record(&o, &cfg, &rec, &vs);
+	video_signing_free(&vs);
 	return failed;
 }

@@ -1485,6 +1485,19 @@ int store_save_destination_key(store_t *s, const uint8_t *der, size_t len, const
 	return e;
 }
 
+int store_save_signing_cert(store_t *s, const struct store_recording *r, const char *pem,
+			    size_t len)
+{
+	char path[PATH_MAX];
+	int e;
+
+	if (!s || !r || !pem || len == 0 || len > 16384)
+		return -EINVAL;
+	if ((e = rec_path(s, r->id, STORE_SIGNING_CERT, path, sizeof(path))) < 0)
+		return e;
+	return util_write_file_atomic(path, pem, len, 0644);
+}
+
 int store_load_destination_key(store_t *s)
 {
 	char path[PATH_MAX];

@@ -7,6 +7,7 @@
  * Layout:  DATA/recordings/<recording_id>/recording.json
  *                                         /clip-0001.mkv   (complete clips)
  *                                         /clip-0002.mkv.part (being written)
+ *                                         /video-signing.pem (signing key's certificate)
  *          DATA/receipts.log  (JSON lines: every receipt, fsync'd before the clip is deleted)
  *
  * Two processes use it: the recorder (bwc-record) writes, the daemon (bwc)
@@ -75,6 +76,12 @@ int store_clip_begin(store_t *s, struct store_recording *r, const char *containe
 		     char *ret_path, size_t cap);
 /* fsync, SHA-256, rename to the final name, record size/hash in recording.json. */
 int store_clip_end(store_t *s, struct store_recording *r);
+/* The certificate of the camera's video-signing key (PEM), kept beside the
+ * clips as STORE_SIGNING_CERT so a verifier can tie the key that signed the
+ * video (signed-video/FORMAT.md) to the camera and its manufacturer. */
+#define STORE_SIGNING_CERT "video-signing.pem"
+int store_save_signing_cert(store_t *s, const struct store_recording *r, const char *pem,
+			    size_t len);
 /* TriggerOff: closes the recording. */
 int store_recording_end(store_t *s, struct store_recording *r, const struct store_place *off);
 

@@ -37,7 +37,7 @@ static int usage(const char *msg)
 		"usage: bwc-pki factory-init --dir DIR [--name ORG]\n"
 		"       bwc-pki provision --factory DIR --serial SERIAL --keystore KSDIR [--years N]\n"
 		"       bwc-pki issue [--ca-key K.key --ca-cert C.pem]\n"
-		"               --profile ldevid|idevid|server|system-ca (--serial S | --cn NAME)\n"
+		"               --profile ldevid|idevid|video|server|system-ca (--serial S | --cn NAME)\n"
 		"               [--org O] [--days N | --not-before ISO --not-after ISO]\n"
 		"               --out-key OUT.key --out-cert OUT.pem\n"
 		"       bwc-pki csr --key K.key --serial S --out OUT.csr\n"
@@ -372,6 +372,7 @@ static const struct {
 	{ "idevid", CERT_PROFILE_IDEVID },
 	{ "server", CERT_PROFILE_SERVER },
 	{ "system-ca", CERT_PROFILE_SYSTEM_CA },
+	{ "video", CERT_PROFILE_VIDEO_SIGNING },
 };
 
 static int parse_issue(int argc, char **argv, struct issue_args *a)
@@ -421,7 +422,8 @@ static int lookup_profile(const char *name, enum cert_profile *ret)
 /* Names and dates of the new certificate from the arguments. */
 static int fill_issue_req(const struct issue_args *a, const char *ca_org, struct cert_req *req)
 {
-	bool device = req->profile == CERT_PROFILE_LDEVID || req->profile == CERT_PROFILE_IDEVID;
+	bool device = req->profile == CERT_PROFILE_LDEVID || req->profile == CERT_PROFILE_IDEVID ||
+		      req->profile == CERT_PROFILE_VIDEO_SIGNING;
 	const char *org = a->org ? a->org : ca_org;
 
 	if (device && (!a->serial || certs_check_serial(a->serial) != CERTS_OK))

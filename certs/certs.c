@@ -310,13 +310,14 @@ static bool profile_is_ca(enum cert_profile p)
 
 static bool profile_is_device(enum cert_profile p)
 {
-	return p == CERT_PROFILE_IDEVID || p == CERT_PROFILE_LDEVID;
+	return p == CERT_PROFILE_IDEVID || p == CERT_PROFILE_LDEVID ||
+	       p == CERT_PROFILE_VIDEO_SIGNING;
 }
 
 static int check_req(const struct cert_req *req)
 {
 	if (!req || (int)req->profile < CERT_PROFILE_MANUFACTURER_ROOT ||
-	    req->profile > CERT_PROFILE_SERVER)
+	    req->profile > CERT_PROFILE_VIDEO_SIGNING)
 		return CERTS_E_INPUT;
 	if (!buf_ok(req->spki, req->spki_len, CERTS_MAX_SPKI))
 		return CERTS_E_INPUT;
@@ -349,7 +350,10 @@ static int fill_cert(Cert *cert, const struct cert_req *req, ecc_key *subject, W
 	if (profile_is_device(req->profile)) {
 		memcpy(cert->subject.commonName, req->serial, strlen(req->serial) + 1);
 		memcpy(cert->subject.serialDev, req->serial, strlen(req->serial) + 1);
-		eku = "clientAuth";
+		/* The video key signs evidence, never a TLS handshake. */
+		eku = req->profile == CERT_PROFILE_VIDEO_SIGNING ? NULL : "clientAuth";
+		if (req->profile == CERT_PROFILE_VIDEO_SIGNING)
+			ku = "digitalSignature,nonRepudiation";
 	} else {
 		memcpy(cert->subject.commonName, req->common_name, strlen(req->common_name) + 1);
 		eku = req->profile == CERT_PROFILE_SERVER ? "serverAuth" : NULL;

@@ -38,6 +38,7 @@ enum cert_profile {
 	CERT_PROFILE_SYSTEM_CA,         /* self-signed, CA, keyCertSign|cRLSign */
 	CERT_PROFILE_LDEVID,            /* device certificate of a system, clientAuth */
 	CERT_PROFILE_SERVER,            /* controller dock server, serverAuth */
+	CERT_PROFILE_VIDEO_SIGNING,     /* device key that signs its video: no TLS use */
 };
 
 /* What an issuer puts into a certificate. */

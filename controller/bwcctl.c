@@ -17,6 +17,7 @@
 
 #include "certs/certs.h"
 #include "controller/bwcctl.h"
+#include "controller/ca.h"
 #include "controller/destination.h"
 #include "shared/audit.h"
 #include "shared/passphrase.h"
@@ -61,34 +62,57 @@ static int read_pass(struct cli *c, const char *prompt, char *out, size_t cap, s
 
 /* ---- init ---------------------------------------------------------------- */
 
+/* The controller's keystore (config [system] keystore), opened on first use. */
+keystore_t *bwcctl_keystore(struct cli *c)
+{
+	int r;
+
+	if (c->ks)
+		return c->ks;
+	r = ks_open(c->cfg.keystore, &c->ks);
+	if (r != KS_OK) {
+		die("cannot open the keystore %s: %s %s", c->cfg.keystore, ks_strerror(r),
+		    ks_last_detail());
+		c->ks = NULL;
+	}
+	return c->ks;
+}
+
+/* The system CA key is made in the keystore (in the TPM with that backend)
+ * and never leaves it; the self-signed certificate is signed there too. */
 static int make_system_ca(struct cli *c, const char *system_id)
 {
 	struct cert_req req = { .profile = CERT_PROFILE_SYSTEM_CA };
 	uint8_t spki[CERTS_MAX_SPKI], der[CERTS_MAX_DER];
 	char pem[8192], path[PATH_MAX];
-	size_t spki_len, der_len, pem_len;
+	size_t spki_len = 0, der_len, pem_len;
+	keystore_t *ks = bwcctl_keystore(c);
 	ecc_key key;
 	WC_RNG rng;
 	int r;
 
+	if (!ks)
+		return 1;
 	if (wc_InitRng(&rng) != 0)
 		return die("random number generator failed");
-	r = certs_ec_generate(&rng, &key);
-	if (r == 0)
-		r = certs_ec_spki(&key, spki, sizeof(spki), &spki_len);
+	/* A key left by an init that failed later belongs to no system. */
+	r = ks_destroy(ks, CA_KEY_NAME);
+	if (r == KS_OK)
+		r = ks_create_ec(ks, CA_KEY_NAME, spki, sizeof(spki), &spki_len);
+	if (r == KS_OK)
+		r = ks_load_signer(ks, CA_KEY_NAME, &key);
+	if (r != KS_OK) {
+		wc_FreeRng(&rng);
+		return die("cannot create the system CA key in keystore %s: %s %s",
+			   c->cfg.keystore, ks_strerror(r), ks_last_detail());
+	}
 	snprintf(req.common_name, sizeof(req.common_name), "BWC system CA %s", system_id);
 	snprintf(req.organization, sizeof(req.organization), "%s", c->system_name);
 	req.not_before = time(NULL) - 60;
 	req.not_after = req.not_before + (time_t)CA_YEARS * 365 * DAY_SECONDS;
 	req.spki = spki;
 	req.spki_len = spki_len;
-	if (r == 0)
-		r = certs_issue(&req, &key, NULL, 0, &rng, der, sizeof(der), &der_len);
-	if (r == 0)
-		r = certs_ec_to_pem(&key, pem, sizeof(pem), &pem_len);
-	if (r == 0 && config_path(&c->cfg, "ca/ca.key", path, sizeof(path)) == 0)
-		r = util_write_file_atomic(path, pem, pem_len, 0600);
-	util_wipe(pem, sizeof(pem));
+	r = certs_issue(&req, &key, NULL, 0, &rng, der, sizeof(der), &der_len);
 	if (r == 0)
 		r = certs_der_to_pem(der, der_len, "CERTIFICATE", pem, sizeof(pem), &pem_len);
 	if (r == 0 && config_path(&c->cfg, "ca/ca.pem", path, sizeof(path)) == 0)
@@ -98,8 +122,46 @@ static int make_system_ca(struct cli *c, const char *system_id)
 	if (r < 0)
 		return die("cannot create the system CA in %s/ca: %s", c->cfg.state_dir,
 			   r <= -10 ? certs_strerror(r) : strerror(-r));
-	printf("system CA created: %s/ca/ca.pem (ECDSA P-256, %d years)\n", c->cfg.state_dir,
-	       CA_YEARS);
+	printf("system CA created: %s/ca/ca.pem (ECDSA P-256, %d years), key \"%s\" in %s\n",
+	       c->cfg.state_dir, CA_YEARS, CA_KEY_NAME, c->cfg.keystore);
+	return 0;
+}
+
+/* The master-key verifier (Argon2id) is sealed by the keystore, not kept in
+ * the registry: a copied registry or disk gives nothing to guess against. */
+#define MASTER_VERIFIER "master-verifier"
+
+static int seal_verifier(struct cli *c, const char *verifier)
+{
+	keystore_t *ks = bwcctl_keystore(c);
+	int r;
+
+	if (!ks)
+		return 1;
+	r = ks_seal(ks, MASTER_VERIFIER, (const uint8_t *)verifier, strlen(verifier) + 1);
+	if (r != KS_OK)
+		return die("cannot seal the master-key verifier in keystore %s: %s %s",
+			   c->cfg.keystore, ks_strerror(r), ks_last_detail());
+	return 0;
+}
+
+static int unseal_verifier(struct cli *c, char *out, size_t cap)
+{
+	keystore_t *ks = bwcctl_keystore(c);
+	size_t len = 0;
+	int r;
+
+	if (!ks)
+		return 1;
+	r = ks_unseal(ks, MASTER_VERIFIER, (uint8_t *)out, cap, &len);
+	if (r == KS_E_NOT_FOUND)
+		return die("no master-key verifier in keystore %s: run bwcctl init first",
+			   c->cfg.keystore);
+	if (r != KS_OK)
+		return die("cannot unseal the master-key verifier from keystore %s: %s %s",
+			   c->cfg.keystore, ks_strerror(r), ks_last_detail());
+	if (len == 0 || out[len - 1] != '\0')
+		return die("the sealed master-key verifier is malformed; re-initialise the system");
 	return 0;
 }
 
@@ -137,15 +199,14 @@ static int cmd_init(struct cli *c)
 	config_path(&c->cfg, "ca", path, sizeof(path));
 	if ((r = util_mkdir_p(path, 0700)) < 0)
 		return die("cannot create %s: %s", path, strerror(-r));
-	if (make_system_ca(c, id))
+	if (make_system_ca(c, id) || seal_verifier(c, verifier))
 		return 1;
-	if (registry_meta_set(c->reg, "master_verifier", verifier) < 0 ||
-	    registry_meta_set(c->reg, "system_name", c->system_name) < 0 ||
+	if (registry_meta_set(c->reg, "system_name", c->system_name) < 0 ||
 	    registry_meta_set(c->reg, "system_id", id) < 0)
 		return die("cannot write the registry: %s", registry_errmsg(c->reg));
 	bwcctl_audit(c, "init", NULL, "system initialised");
-	printf("system %s (\"%s\") initialised; master-key verifier stored (Argon2id)\n", id,
-	       c->system_name);
+	printf("system %s (\"%s\") initialised; master-key verifier (Argon2id) sealed in the "
+	       "keystore\n", id, c->system_name);
 	return 0;
 }
 
@@ -210,16 +271,19 @@ static int cmd_lost(struct cli *c, const char *serial)
 	return 0;
 }
 
-static int check_master(struct cli *c, const char *serial)
+/* Reads the master-key passphrase and checks it against the sealed verifier
+ * (throttled, failures audited); on success the caller has it in pass (cap
+ * bytes, NUL-terminated) and wipes it. */
+int bwcctl_master(struct cli *c, const char *serial, char *pass, size_t cap)
 {
-	char verifier[256], num[32], pass[256];
+	char verifier[256], num[32];
 	unsigned failures = 0;
 	time_t last = 0, now = time(NULL), next;
 	size_t len = 0;
 	int r;
 
-	if (registry_meta_get(c->reg, "master_verifier", verifier, sizeof(verifier)) < 0)
-		return die("no master-key verifier: run bwcctl init first");
+	if (unseal_verifier(c, verifier, sizeof(verifier)))
+		return 1;
 	if (registry_meta_get(c->reg, "pp_failures", num, sizeof(num)) == 0)
 		failures = (unsigned)strtoul(num, NULL, 10);
 	if (registry_meta_get(c->reg, "pp_last_failure", num, sizeof(num)) == 0)
@@ -231,10 +295,12 @@ static int check_master(struct cli *c, const char *serial)
 		bwcctl_audit(c, "accept-throttled", serial, "passphrase attempt refused: too many wrong tries");
 		return die("too many wrong passphrases (%u): try again after %s", failures, when);
 	}
-	if (read_pass(c, "Master-key passphrase: ", pass, sizeof(pass), &len))
+	if (read_pass(c, "Master-key passphrase: ", pass, cap, &len))
 		return 1;
 	r = pp_check(pass, len, verifier);
-	util_wipe(pass, sizeof(pass));
+	util_wipe(verifier, sizeof(verifier));
+	if (r != 0)
+		util_wipe(pass, cap);
 	if (r == 0) {
 		registry_meta_set(c->reg, "pp_failures", "0");
 		return 0;
@@ -261,7 +327,11 @@ static int cmd_accept(struct cli *c, const char *serial)
 	if (st != DOCK_S_HELD)
 		return die("camera %s is %s, not held: nothing to accept", serial,
 			   dock_standing_name(st));
-	if (check_master(c, serial))
+	char pass[256];
+	int bad = bwcctl_master(c, serial, pass, sizeof(pass));
+
+	util_wipe(pass, sizeof(pass));
+	if (bad)
 		return 1;
 	rec.state = CAM_ACCEPTED;
 	if (put_camera(c, &rec))
@@ -354,16 +424,21 @@ static int cmd_destination(struct cli *c, const char *verb, const char *file)
 
 	if (!d)
 		return die("out of memory");
-	if (!strcmp(verb, "show")) {
-		r = destination_load(c->reg, d);
+	if (!bwcctl_keystore(c)) {
+		r = 1;
+	} else if (!strcmp(verb, "show")) {
+		r = destination_load(c->reg, c->ks, d);
 		r = r == -ENOENT ? die("no destination: bwcctl destination import FILE")
+		    : r == -EACCES ? die("the stored destination does not open with keystore %s "
+					 "(%s): was the keystore replaced?", c->cfg.keystore,
+					 ks_last_detail())
 		    : r < 0 ? die("cannot read the destination from the registry (%d)", r)
 			    : destination_print(d, c->json, stdout) < 0;
 	} else if ((r = util_read_file(file, DEST_FILE_MAX, &buf, &len)) < 0) {
 		r = die("connection file %s: %s", file,
 			r == -EFBIG ? "over 64 kB" : strerror(-r));
-	} else if (destination_import(c->reg, (const char *)buf, len, c->allow_insecure, d, why,
-				      sizeof(why)) < 0) {
+	} else if (destination_import(c->reg, c->ks, (const char *)buf, len, c->allow_insecure, d,
+				      why, sizeof(why)) < 0) {
 		r = die("connection file %s refused: %s", file, why);
 	} else {
 		bwcctl_audit(c, "destination-import", NULL, d->n_certs ? "content destination imported"
@@ -414,7 +489,12 @@ static void usage(FILE *out)
 		"  destination show [--json]   the stored destination (secrets as \"(set)\")\n"
 		"  user add USERID --name NAME | user rename USERID --name NAME | user disable USERID\n"
 		"  camera assign SERIAL USERID [--name DEVICE-NAME]\n"
-		"  forward status [--json]     recordings waiting, forwarded, not transferred; alarms\n");
+		"  forward status [--json]     recordings waiting, forwarded, not transferred; alarms\n"
+		"  staging provision [--passphrase-file F]\n"
+		"                              format [staging] volume: LUKS2, a key sealed in the\n"
+		"                              keystore, a recovery slot for the master passphrase\n"
+		"  staging unlock              open it as /dev/mapper/bwc-staging (then mount it)\n"
+		"  staging status              its LUKS2 header: cipher, key size, key slots\n");
 }
 
 static int dispatch(struct cli *c, int argc, char **argv)
@@ -445,6 +525,9 @@ static int dispatch(struct cli *c, int argc, char **argv)
 		return cmd_assign(c, a2, argv[3], c->name);
 	if (!strcmp(a0, "forward") && !strcmp(a1, "status") && argc == 2)
 		return cmd_forward_status(c);
+	if (!strcmp(a0, "staging") && argc == 2 &&
+	    (!strcmp(a1, "provision") || !strcmp(a1, "unlock") || !strcmp(a1, "status")))
+		return cmd_staging(c, a1);
 	if (!strcmp(a0, "audit") && !strcmp(a1, "verify") && argc == 2)
 		return cmd_audit_verify(c);
 	if (!strcmp(a0, "audit") && !strcmp(a1, "show") && argc == 2)
@@ -498,5 +581,6 @@ int main(int argc, char **argv)
 		return die("cannot open the registry %s", path);
 	r = dispatch(&c, argc - optind, argv + optind);
 	registry_close(c.reg);
+	ks_close(c.ks);
 	return r;
 }

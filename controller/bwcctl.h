@@ -3,6 +3,7 @@
 #define BWC_BWCCTL_H
 
 #include "controller/controller.h"
+#include "hw/keystore.h"
 
 struct cli {
 	struct ctl_config cfg;
@@ -14,6 +15,7 @@ struct cli {
 	const char *camera_filter;
 	int allow_insecure;
 	const char *name;
+	keystore_t *ks;   /* opened on first use */
 };
 
 /* Prints "bwcctl: ..." on stderr and returns 1 (the exit code). */
@@ -23,5 +25,12 @@ void bwcctl_audit(struct cli *c, const char *event, const char *serial, const ch
 int cmd_user(struct cli *c, const char *verb, const char *user_id, const char *arg);
 int cmd_assign(struct cli *c, const char *serial, const char *user_id, const char *name);
 int cmd_forward_status(struct cli *c);
+int cmd_staging(struct cli *c, const char *verb);
+
+/* The controller's keystore, opened on first use (NULL after saying why). */
+keystore_t *bwcctl_keystore(struct cli *c);
+/* Reads and checks the master-key passphrase into pass (caller wipes). 0 or
+ * the exit code after saying why. */
+int bwcctl_master(struct cli *c, const char *serial, char *pass, size_t cap);
 
 #endif

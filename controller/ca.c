@@ -18,10 +18,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hw/keystore.h"
 #include "shared/log.h"
 #include "shared/util.h"
 
 struct ca_state {
+	keystore_t *ks;
 	ecc_key key;
 	uint8_t cert[CERTS_MAX_DER];
 	size_t cert_len;
@@ -30,10 +32,11 @@ struct ca_state {
 	WC_RNG rng;
 };
 
-static int ca_load(struct ca_state *s, const char *key_path, const char *cert_path)
+static int ca_load(struct ca_state *s, const char *keystore, const char *cert_path)
 {
-	uint8_t *pem = NULL;
-	size_t len;
+	uint8_t *pem = NULL, spki[CERTS_MAX_SPKI], pin[32];
+	struct cert_info info;
+	size_t len, spki_len;
 	int r;
 
 	r = util_read_file(cert_path, 65536, &pem, &len);
@@ -44,19 +47,27 @@ static int ca_load(struct ca_state *s, const char *key_path, const char *cert_pa
 	r = certs_pem_to_der((char *)pem, len, "CERTIFICATE", s->cert, sizeof(s->cert),
 			     &s->cert_len);
 	free(pem);
+	if (r == 0)
+		r = certs_parse(s->cert, s->cert_len, &info);
 	if (r < 0) {
 		log_error("ca: %s: %s", cert_path, certs_strerror(r));
 		return -EINVAL;
 	}
-	r = util_read_file(key_path, 65536, &pem, &len);
-	if (r < 0) {
-		log_error("ca: cannot read system CA key %s: %s", key_path, strerror(-r));
-		return r;
+	r = ks_open(keystore, &s->ks);
+	if (r == KS_OK)
+		r = ks_public_spki(s->ks, CA_KEY_NAME, spki, sizeof(spki), &spki_len);
+	if (r == KS_OK)
+		r = ks_load_signer(s->ks, CA_KEY_NAME, &s->key);
+	if (r != KS_OK) {
+		log_error("ca: cannot load the system CA key \"%s\" from keystore %s: %s %s",
+			  CA_KEY_NAME, keystore, ks_strerror(r), ks_last_detail());
+		return -EIO;
 	}
-	r = certs_ec_from_pem((char *)pem, len, &s->key);
-	util_free_secret(pem, len);
-	if (r < 0) {
-		log_error("ca: %s: %s", key_path, certs_strerror(r));
+	/* The key must be the one the certificate names. */
+	if (certs_spki_sha256(spki, spki_len, pin) != 0 ||
+	    memcmp(pin, info.spki_sha256, sizeof(pin)) != 0) {
+		log_error("ca: the keystore's \"%s\" is not the key of %s: restore the matching "
+			  "keystore or re-initialise the system", CA_KEY_NAME, cert_path);
 		return -EINVAL;
 	}
 	return 0;
@@ -143,11 +154,12 @@ static void ca_main(int fd, struct ca_state *s)
 		}
 	}
 	wc_ecc_free(&s->key);
+	ks_close(s->ks);
 	wc_FreeRng(&s->rng);
 	util_wipe(s, sizeof(*s));
 }
 
-int ca_start(const char *key_path, const char *cert_path, const char *org, long max_validity,
+int ca_start(const char *keystore, const char *cert_path, const char *org, long max_validity,
 	     struct ca_client *ret)
 {
 	int sv[2];
@@ -167,7 +179,7 @@ int ca_start(const char *key_path, const char *cert_path, const char *org, long 
 		signal(SIGINT, SIG_IGN);
 		signal(SIGTERM, SIG_DFL);
 		log_init("bwc-ca", LOG_LVL_INFO);
-		if (ca_load(&s, key_path, cert_path) < 0)
+		if (ca_load(&s, keystore, cert_path) < 0)
 			_exit(1);
 		if (wc_InitRng(&s.rng) != 0) {
 			log_error("ca: random number generator failed");

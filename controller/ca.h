@@ -36,9 +36,14 @@ struct ca_client {
 	pthread_mutex_t lock;
 };
 
-/* Forks the CA process. key_path/cert_path: the system CA; org: subject O of
- * issued certificates. max_validity: the longest validity it will sign. */
-int ca_start(const char *key_path, const char *cert_path, const char *org,
+/* The system CA key's name in the controller's keystore. */
+#define CA_KEY_NAME "system-ca"
+
+/* Forks the CA process. keystore: the spec of the keystore holding
+ * CA_KEY_NAME (opened in the CA process only); cert_path: the system CA
+ * certificate; org: subject O of issued certificates. max_validity: the
+ * longest validity it will sign. */
+int ca_start(const char *keystore, const char *cert_path, const char *org,
 	     long max_validity, struct ca_client *ret);
 /* Blocking request (thread-safe); 5 s timeout. */
 int ca_issue(struct ca_client *c, const struct ca_request *req, uint8_t *der, size_t cap,

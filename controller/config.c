@@ -10,6 +10,7 @@
 #define F(field) offsetof(struct ctl_config, field)
 static const struct conf_key keys[] = {
 	{ "system", "state_dir", CONF_STR, F(state_dir), PATH_MAX, 1, 0 },
+	{ "system", "keystore", CONF_STR, F(keystore), PATH_MAX, 0, 0 },
 	{ "dock", "interface", CONF_STR, F(interface), IF_NAMESIZE, 1, 0 },
 	{ "dock", "port", CONF_INT, F(port), 0, 1, 65535 },
 	{ "dock", "auto_enrol", CONF_BOOL, F(auto_enrol), 0, 0, 1 },
@@ -23,6 +24,8 @@ static const struct conf_key keys[] = {
 	{ "staging", "dir", CONF_STR, F(staging_dir), PATH_MAX, 0, 0 },
 	{ "staging", "reserve_mb", CONF_INT, F(staging_reserve_mb), 0, 0, 1 << 20 },
 	{ "staging", "high_water_pct", CONF_INT, F(staging_high_water_pct), 0, 1, 100 },
+	{ "staging", "allow_unencrypted", CONF_BOOL, F(staging_allow_unencrypted), 0, 0, 1 },
+	{ "staging", "volume", CONF_STR, F(staging_volume), PATH_MAX, 0, 0 },
 	{ "forward", "workers", CONF_INT, F(forward_workers), 0, 1, 8 },
 	{ "forward", "retry_s", CONF_INT, F(forward_retry_s), 0, 1, 3600 },
 	{ "forward", "slow_retry_s", CONF_INT, F(forward_slow_retry_s), 0, 1, 86400 },
@@ -48,6 +51,13 @@ int config_load(const char *path, struct ctl_config *ret, char *why, size_t whyl
 	ret->forward_retry_s = 5;
 	ret->forward_slow_retry_s = 300;
 	r = conf_load(path, keys, sizeof(keys) / sizeof(keys[0]), ret, why, whylen);
+	if (r == 0 && !ret->keystore[0] &&
+	    snprintf(ret->keystore, sizeof(ret->keystore), "file:%s/keys", ret->state_dir) >=
+		    (int)sizeof(ret->keystore)) {
+		snprintf(why, whylen, "%s: [system] state_dir too long for the default keystore",
+			 path);
+		return -EINVAL;
+	}
 	if (r == 0 && !ret->staging_dir[0] &&
 	    snprintf(ret->staging_dir, sizeof(ret->staging_dir), "%s/staging", ret->state_dir) >=
 		    (int)sizeof(ret->staging_dir)) {

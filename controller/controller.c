@@ -20,6 +20,7 @@
 #include "certs/certs.h"
 #include "controller/conn.h"
 #include "controller/ra.h"
+#include "hw/storage.h"
 #include "shared/log.h"
 #include "shared/privdrop.h"
 #include "shared/util.h"
@@ -57,52 +58,57 @@ static void set_signer(struct ctl *ctl, ecc_key *key, const uint8_t *der, size_t
 	pthread_mutex_unlock(&ctl->signer_lock);
 }
 
-/* A fresh server key per start, kept in memory only; its certificate comes
- * from the CA process and is written out for operators to inspect. The same
- * key signs offload receipts. */
+/* The TLS server key: made in the keystore (in the TPM with that backend)
+ * at every start and at every certificate renewal, under two alternating
+ * names so the key of the connections in progress stays while the next one
+ * is made. Its certificate comes from the CA process and is written out for
+ * operators to inspect. The same key signs offload receipts. */
+static const char *const server_key_names[2] = { "tls-server-a", "tls-server-b" };
+
 static int make_server_identity(struct ctl *ctl, WOLFSSL_CTX *tls)
 {
 	struct ca_request q = { .kind = CA_ISSUE_SERVER };
-	uint8_t der[CERTS_MAX_DER], keyder[256];
+	const char *name = server_key_names[ctl->tls_generation % 2];
+	uint8_t der[CERTS_MAX_DER];
 	char pem[8192], path[PATH_MAX];
 	size_t der_len = 0, pem_len = 0, spki_len = 0;
 	time_t now = time(NULL);
 	ecc_key *key = calloc(1, sizeof(*key));
-	WC_RNG rng;
-	int r, klen;
+	int r, loaded = 0;
 
 	if (!key)
 		return -ENOMEM;
-	if (wc_InitRng(&rng) != 0) {
-		free(key);
-		return -EIO;
+	if (ctl->tls_generation == 0)
+		ks_destroy(ctl->ks, server_key_names[1]);
+	r = ks_destroy(ctl->ks, name);
+	if (r == KS_OK)
+		r = ks_create_ec(ctl->ks, name, q.spki, sizeof(q.spki), &spki_len);
+	if (r == KS_OK && (r = ks_load_signer(ctl->ks, name, key)) == KS_OK)
+		loaded = 1;
+	if (r != KS_OK) {
+		log_error("cannot make the TLS server key \"%s\" in keystore %s: %s %s", name,
+			  ctl->cfg.keystore, ks_strerror(r), ks_last_detail());
+		r = -EIO;
+		goto fail;
 	}
-	r = certs_ec_generate(&rng, key);
-	wc_FreeRng(&rng);
-	if (r < 0) {
-		free(key);
-		return r;
-	}
-	r = certs_ec_spki(key, q.spki, sizeof(q.spki), &spki_len);
 	q.spki_len = (uint32_t)spki_len;
 	snprintf(q.common_name, sizeof(q.common_name), "BWC controller %.32s", ctl->system_id);
 	q.not_before = now - 60;
 	q.not_after = now + SERVER_CERT_DAYS * DAY_SECONDS;
-	if (r == 0)
-		r = ca_issue(&ctl->ca, &q, der, sizeof(der), &der_len);
+	r = ca_issue(&ctl->ca, &q, der, sizeof(der), &der_len);
 	if (r < 0) {
 		log_error("the CA process did not issue the server certificate (code %d)", r);
 		goto fail;
 	}
-	klen = wc_EccKeyToDer(key, keyder, sizeof(keyder));
-	if (klen <= 0 ||
-	    wolfSSL_CTX_use_PrivateKey_buffer(tls, keyder, klen, WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS ||
+	r = ks_bind_tls(ctl->ks, name, tls);
+	if (r != KS_OK ||
 	    wolfSSL_CTX_use_certificate_buffer(tls, der, (long)der_len, WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS) {
-		log_error("cannot load the server identity into TLS");
+		log_error("cannot load the server identity into TLS: %s %s",
+			  r != KS_OK ? ks_strerror(r) : "certificate refused", ks_last_detail());
 		r = -EIO;
 		goto fail;
 	}
-	util_wipe(keyder, sizeof(keyder));
+	ctl->tls_generation++;
 	ctl->server_not_after = (time_t)q.not_after;
 	set_signer(ctl, key, der, der_len);
 	if (config_path(&ctl->cfg, "server.pem", path, sizeof(path)) == 0 &&
@@ -111,8 +117,8 @@ static int make_server_identity(struct ctl *ctl, WOLFSSL_CTX *tls)
 		log_warn("cannot write %s (for inspection only)", path);
 	return 0;
 fail:
-	util_wipe(keyder, sizeof(keyder));
-	wc_ecc_free(key);
+	if (loaded)
+		wc_ecc_free(key);
 	free(key);
 	return r;
 }
@@ -241,6 +247,37 @@ static int load_system(struct ctl *ctl)
 			     &ctl->mfr_len);
 }
 
+/* Recordings are staged only on an encrypted volume (dm-crypt LUKS2, see
+ * bwcctl staging), or - development and the rig, loudly - in a plain
+ * directory when the configuration says so. */
+static int check_staging(const struct ctl_config *cfg)
+{
+	char name[STORAGE_NAME_MAX + 1] = "";
+	int r = storage_path_encrypted(cfg->staging_dir, name, sizeof(name));
+
+	if (r == 1) {
+		log_info("staging %s is on the encrypted volume %s (LUKS2)", cfg->staging_dir, name);
+		return 0;
+	}
+	if (cfg->staging_allow_unencrypted) {
+		r = storage_dev_open(cfg->staging_dir, STORAGE_ALLOW_UNENCRYPTED);
+		if (r != STORAGE_OK) {
+			log_error("staging %s: %s", cfg->staging_dir, storage_strerror(r));
+			return -EIO;
+		}
+		log_warn("DEVELOPMENT ONLY: staging %s is NOT encrypted ([staging] "
+			 "allow_unencrypted = true); recordings lie there in clear", cfg->staging_dir);
+		return 0;
+	}
+	log_error("staging %s is not on an encrypted volume%s%s: provision one with `bwcctl "
+		  "staging provision` ([staging] volume), open it with `bwcctl staging unlock` and "
+		  "mount it there; only a development machine may set [staging] allow_unencrypted "
+		  "= true", cfg->staging_dir, r < 0 ? " (" : "", r < 0 ? strerror(-r) : "");
+	if (r < 0)
+		log_error("(the directory could not be examined: create it on the mounted volume)");
+	return -EPERM;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: bwc-controller -c CONFIG [-n] [-d]\n"
@@ -294,7 +331,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (load_system(&ctl) < 0)
+	if (load_system(&ctl) < 0 || check_staging(&ctl.cfg) < 0)
 		goto out;
 	/* The destination's credentials live only in the forwarder. */
 	r = forward_start(&ctl.cfg, ctl.system_id, ctl.system_name, ctl.audit_path, &fwd);
@@ -303,12 +340,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ctl.fwd = &fwd;
-	/* The CA key goes to its own process before anything touches the network. */
-	config_path(&ctl.cfg, "ca/ca.key", path, sizeof(path));
+	/* The CA key's own process, before anything touches the network. */
+	config_path(&ctl.cfg, "ca/ca.pem", path, sizeof(path));
 	{
-		char cap[PATH_MAX];
-		config_path(&ctl.cfg, "ca/ca.pem", cap, sizeof(cap));
-		r = ca_start(path, cap, ctl.system_name,
+		r = ca_start(ctl.cfg.keystore, path, ctl.system_name,
 			     (long)(ctl.cfg.lifetime_days > SERVER_CERT_DAYS ? ctl.cfg.lifetime_days
 									    : SERVER_CERT_DAYS) * DAY_SECONDS + 120,
 			     &ctl.ca);
@@ -318,6 +353,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	wolfSSL_Init();
+	/* Opened here, after the forks: the keystore is per process. */
+	r = ks_open(ctl.cfg.keystore, &ctl.ks);
+	if (r != KS_OK) {
+		log_error("cannot open the keystore %s: %s %s", ctl.cfg.keystore, ks_strerror(r),
+			  ks_last_detail());
+		goto out;
+	}
 	tls = make_tls(&ctl);
 	if (!tls || make_server_identity(&ctl, tls) < 0)
 		goto out;
@@ -372,6 +414,7 @@ out:
 	wc_FreeRng(&ctl.signer_rng);
 	wolfSSL_CTX_free(tls);
 	wolfSSL_CTX_free(lst.tls);   /* NULL after listener_stop */
+	ks_close(ctl.ks);
 	wolfSSL_Cleanup();
 	registry_close(ctl.reg);
 	return rc;

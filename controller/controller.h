@@ -19,6 +19,7 @@
 
 struct ctl_config {
 	char state_dir[PATH_MAX];
+	char keystore[PATH_MAX];   /* hw/keystore.h spec; default file:<state_dir>/keys */
 	char interface[IF_NAMESIZE];
 	int port;
 	int auto_enrol;
@@ -32,6 +33,8 @@ struct ctl_config {
 	char staging_dir[PATH_MAX];
 	int staging_reserve_mb;
 	int staging_high_water_pct;
+	int staging_allow_unencrypted;   /* development: staging not on dm-crypt */
+	char staging_volume[PATH_MAX];   /* LUKS2 device/image for bwcctl staging */
 	int forward_workers;
 	int forward_retry_s;
 	int forward_slow_retry_s;

@@ -1,6 +1,7 @@
 /* destination.c - validation and storage of the content destination's
  * connection file (destination.h). One table says what each member is. */
 #include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/asn.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/hash.h>
@@ -15,6 +16,7 @@
 #include <strings.h>
 
 #include "controller/destination.h"
+#include "shared/envelope.h"
 #include "shared/util.h"
 
 #define META_DOC "destination"
@@ -401,37 +403,148 @@ int destination_check_change(const struct destination *old, const struct destina
 	return r;
 }
 
-int destination_load(registry_t *r, struct destination *ret)
+#define SEAL_PREFIX "v1:"
+#define DOC_KEY_BYTES 32
+#define DOC_NONCE 12
+#define DOC_TAG 16
+#define SEALED_MAX (sizeof(SEAL_PREFIX) + (DOC_NONCE + DEST_FILE_MAX + DOC_TAG + 2) / 3 * 4 + 4)
+
+/* The document key: unsealed, or (create) made and sealed the first time. */
+static int doc_key(keystore_t *ks, int create, uint8_t key[DOC_KEY_BYTES])
 {
-	char *doc, why[256];
+	size_t len = 0;
+	int r = ks_unseal(ks, DEST_SEAL_NAME, key, DOC_KEY_BYTES, &len);
+
+	if (r == KS_E_NOT_FOUND && create) {
+		r = ks_random(ks, key, DOC_KEY_BYTES);
+		if (r == KS_OK)
+			r = ks_seal(ks, DEST_SEAL_NAME, key, DOC_KEY_BYTES);
+		len = DOC_KEY_BYTES;
+	}
+	if (r != KS_OK || len != DOC_KEY_BYTES) {
+		util_wipe(key, DOC_KEY_BYTES);
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* doc (NUL-terminated) -> "v1:<b64>" in *ret (malloc). */
+static int seal_document(keystore_t *ks, const char *doc, char **ret)
+{
+	size_t n = strlen(doc), blen = DOC_NONCE + n + DOC_TAG;
+	uint8_t key[DOC_KEY_BYTES], *buf = malloc(blen);
+	char *b64 = NULL;
+	Aes aes;
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = doc_key(ks, 1, key);
+	if (r == 0 && ks_random(ks, buf, DOC_NONCE) != KS_OK)
+		r = -EIO;
+	if (r == 0 && (wc_AesInit(&aes, NULL, INVALID_DEVID) != 0 ||
+		       wc_AesGcmSetKey(&aes, key, DOC_KEY_BYTES) != 0 ||
+		       wc_AesGcmEncrypt(&aes, buf + DOC_NONCE, (const byte *)doc, (word32)n, buf,
+					DOC_NONCE, buf + DOC_NONCE + n, DOC_TAG,
+					(const byte *)META_DOC, sizeof(META_DOC) - 1) != 0))
+		r = -EIO;
+	wc_AesFree(&aes);
+	util_wipe(key, sizeof(key));
+	if (r == 0 && env_b64_encode(buf, blen, &b64) < 0)
+		r = -ENOMEM;
+	free(buf);
+	if (r == 0) {
+		*ret = malloc(strlen(SEAL_PREFIX) + strlen(b64) + 1);
+		if (*ret)
+			sprintf(*ret, "%s%s", SEAL_PREFIX, b64);
+		else
+			r = -ENOMEM;
+	}
+	free(b64);
+	return r;
+}
+
+/* "v1:<b64>" -> the document into out (cap > DEST_FILE_MAX), NUL-terminated. */
+static int open_document(keystore_t *ks, const char *sealed, char *out, size_t cap)
+{
+	size_t plen = strlen(SEAL_PREFIX), blen = 0, n;
+	uint8_t key[DOC_KEY_BYTES], *buf;
+	Aes aes;
+	int r;
+
+	if (strncmp(sealed, SEAL_PREFIX, plen) != 0)
+		return -EBADMSG;
+	buf = malloc(SEALED_MAX);
+	if (!buf)
+		return -ENOMEM;
+	r = env_b64_decode(sealed + plen, strlen(sealed + plen), buf, SEALED_MAX, &blen) < 0 ||
+	    blen < DOC_NONCE + DOC_TAG || blen - DOC_NONCE - DOC_TAG >= cap ? -EBADMSG : 0;
+	n = blen - DOC_NONCE - DOC_TAG;
+	if (r == 0)
+		r = doc_key(ks, 0, key);
+	if (r == 0) {
+		if (wc_AesInit(&aes, NULL, INVALID_DEVID) != 0 ||
+		    wc_AesGcmSetKey(&aes, key, DOC_KEY_BYTES) != 0 ||
+		    wc_AesGcmDecrypt(&aes, (byte *)out, buf + DOC_NONCE, (word32)n, buf, DOC_NONCE,
+				     buf + DOC_NONCE + n, DOC_TAG, (const byte *)META_DOC,
+				     sizeof(META_DOC) - 1) != 0)
+			r = -EACCES;
+		wc_AesFree(&aes);
+		util_wipe(key, sizeof(key));
+	}
+	free(buf);
+	if (r == 0 && memchr(out, 0, n))
+		r = -EBADMSG;
+	if (r == 0)
+		out[n] = '\0';
+	else
+		util_wipe(out, cap);
+	return r;
+}
+
+int destination_load(registry_t *r, keystore_t *ks, struct destination *ret)
+{
+	char *doc, *sealed, why[256];
 	int rc;
 
-	if (!r || !ret)
+	if (!r || !ks || !ret)
 		return -EINVAL;
 	doc = malloc(DEST_FILE_MAX + 1);
-	if (!doc)
+	sealed = malloc(SEALED_MAX);
+	if (!doc || !sealed) {
+		free(doc);
+		free(sealed);
 		return -ENOMEM;
-	rc = registry_meta_get(r, META_DOC, doc, DEST_FILE_MAX + 1);
+	}
+	rc = registry_meta_get(r, META_DOC, sealed, SEALED_MAX);
+	if (rc == 0)
+		rc = open_document(ks, sealed, doc, DEST_FILE_MAX + 1);
 	/* Accepted once (insecure or not) by the administrator: parse as such. */
 	if (rc == 0)
 		rc = destination_parse(doc, strlen(doc), 1, ret, why, sizeof(why)) < 0 ? -EIO : 0;
 	util_free_secret(doc, DEST_FILE_MAX + 1);
+	free(sealed);
 	return rc;
 }
 
-int destination_store(registry_t *r, const struct destination *d)
+int destination_store(registry_t *r, keystore_t *ks, const struct destination *d)
 {
+	char *sealed = NULL;
 	int rc = 0;
 
-	if (!r || !d || !memchr(d->document, 0, sizeof(d->document)) || !d->document[0])
+	if (!r || !ks || !d || !memchr(d->document, 0, sizeof(d->document)) || !d->document[0])
 		return -EINVAL;
+	rc = seal_document(ks, d->document, &sealed);
+	if (rc < 0)
+		return rc;
 	/* Latches first: a crash between the writes can only make the rules stricter. */
 	if (d->want_encryption)
 		rc = registry_meta_set(r, META_WANT_ENC, "1");
 	if (rc == 0 && d->full_store_and_read)
 		rc = registry_meta_set(r, META_FULL_STORE, "1");
 	if (rc == 0)
-		rc = registry_meta_set(r, META_DOC, d->document);
+		rc = registry_meta_set(r, META_DOC, sealed);
+	free(sealed);
 	/* The public key alone, for the dock listener to hand to cameras: the
 	 * listener never reads the document with its secrets. */
 	if (rc == 0 && d->want_encryption) {
@@ -453,8 +566,8 @@ static int latched(registry_t *r, const char *key)
 	return registry_meta_get(r, key, v, sizeof(v)) == 0 && strcmp(v, "1") == 0;
 }
 
-int destination_import(registry_t *r, const char *json, size_t len, int allow_insecure,
-		       struct destination *ret, char *why, size_t whylen)
+int destination_import(registry_t *r, keystore_t *ks, const char *json, size_t len,
+		       int allow_insecure, struct destination *ret, char *why, size_t whylen)
 {
 	struct destination *old = calloc(1, sizeof(*old)), *d = calloc(1, sizeof(*d));
 	int rc;
@@ -466,7 +579,12 @@ int destination_import(registry_t *r, const char *json, size_t len, int allow_in
 	rc = destination_parse(json, len, allow_insecure, d, why, whylen);
 	if (rc < 0)
 		goto out;
-	rc = destination_load(r, old);
+	rc = destination_load(r, ks, old);
+	if (rc == -EACCES) {
+		snprintf(why, whylen, "the stored destination does not open with this keystore "
+			 "(%s): was the keystore replaced? Nothing changed", ks_last_detail());
+		goto out;
+	}
 	if (rc < 0 && rc != -ENOENT) {
 		snprintf(why, whylen, "registry: cannot read the current destination (%d)", rc);
 		goto out;
@@ -474,9 +592,10 @@ int destination_import(registry_t *r, const char *json, size_t len, int allow_in
 	old->want_encryption |= latched(r, META_WANT_ENC);
 	old->full_store_and_read |= latched(r, META_FULL_STORE);
 	rc = destination_check_change(old, d, why, whylen);
-	if (rc == 0 && (rc = destination_store(r, d)) < 0)
-		snprintf(why, whylen, "registry: cannot store the destination: %s",
-			 registry_errmsg(r));
+	if (rc == 0 && (rc = destination_store(r, ks, d)) < 0)
+		snprintf(why, whylen, rc == -EACCES ? "cannot seal the destination with the "
+			 "keystore: %s" : "registry: cannot store the destination: %s",
+			 rc == -EACCES ? ks_last_detail() : registry_errmsg(r));
 	if (rc == 0 && ret)
 		memcpy(ret, d, sizeof(*d));
 out:

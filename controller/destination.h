@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "hw/keystore.h"
 #include "controller/controller.h"
 #include "shared/envelope.h"
 
@@ -68,14 +69,21 @@ int destination_parse(const char *json, size_t len, int allow_insecure, struct d
 int destination_check_change(const struct destination *old, const struct destination *new_,
 			     char *why, size_t whylen);
 
-/* 0, -ENOENT when none was imported, other negative on error. */
-int destination_load(registry_t *r, struct destination *ret);
-int destination_store(registry_t *r, const struct destination *d);
+/* The document (with the BlobAPIKey) is kept in the registry encrypted:
+ * AES-256-GCM under a random key that the keystore seals (DEST_SEAL_NAME;
+ * the TPM with that backend), "v1:" + base64(nonce | ciphertext | tag), the
+ * meta key as associated data. A copied registry or disk holds no secret;
+ * only a process that can unseal with this host's keystore reads it.
+ * load: 0, -ENOENT when none was imported, -EACCES when the keystore cannot
+ * unseal (or the ciphertext does not authenticate), other negative on error. */
+#define DEST_SEAL_NAME "destination-key"
+int destination_load(registry_t *r, keystore_t *ks, struct destination *ret);
+int destination_store(registry_t *r, keystore_t *ks, const struct destination *d);
 
 /* parse + change rules (against the stored one and the latches) + store.
  * *ret (may be NULL) receives the new destination. */
-int destination_import(registry_t *r, const char *json, size_t len, int allow_insecure,
-		       struct destination *ret, char *why, size_t whylen);
+int destination_import(registry_t *r, keystore_t *ks, const char *json, size_t len,
+		       int allow_insecure, struct destination *ret, char *why, size_t whylen);
 
 /* Human text or JSON; BlobAPIKey appears only as "(set)". */
 int destination_print(const struct destination *d, int json, FILE *out);

@@ -57,6 +57,8 @@ struct fwd {
 	char system_id[DOCK_TEXT_MAX], system_name[CERTS_NAME_MAX];
 	char audit_path[PATH_MAX];
 	registry_t *reg;
+	keystore_t *ks;               /* unseals the destination document */
+	int unseal_reported;
 	int wake_fd;
 	volatile sig_atomic_t stopping;
 	pthread_mutex_t lock;
@@ -191,13 +193,21 @@ static int dest_refresh(struct fwd *f)
 	struct destination *d = calloc(1, sizeof(*d));
 	char *pem = NULL;
 	size_t pem_len = 0;
+	int r;
 
 	if (!d)
 		return -ENOMEM;
-	if (destination_load(reg_of(f), d) < 0) {
+	r = destination_load(reg_of(f), f->ks, d);
+	if (r < 0) {
+		if (r == -EACCES && !f->unseal_reported)
+			log_error("forward: the stored destination does not open with keystore %s "
+				  "(%s): import the connection file again", f->cfg.keystore,
+				  ks_last_detail());
+		f->unseal_reported = r == -EACCES;
 		free(d);
-		return -ENOENT;
+		return r == -EACCES ? r : -ENOENT;
 	}
+	f->unseal_reported = 0;
 	pthread_mutex_lock(&f->lock);
 	if (f->dest && strcmp(f->dest->document, d->document) == 0) {
 		pthread_mutex_unlock(&f->lock);
@@ -1145,7 +1155,7 @@ static void forward_main(struct fwd *f)
 			? f->cfg.forward_workers : 2;
 	struct sigaction sa = { .sa_handler = on_term };
 	char path[PATH_MAX];
-	int started = 0;
+	int started = 0, r;
 	unsigned long ticks = 0;
 
 	the_fwd = f;
@@ -1160,6 +1170,12 @@ static void forward_main(struct fwd *f)
 	if (config_path(&f->cfg, "registry.db", path, sizeof(path)) < 0 ||
 	    registry_open(path, &f->reg) < 0) {
 		log_error("forward: cannot open the registry");
+		return;
+	}
+	r = ks_open(f->cfg.keystore, &f->ks);
+	if (r != KS_OK) {
+		log_error("forward: cannot open the keystore %s: %s %s", f->cfg.keystore,
+			  ks_strerror(r), ks_last_detail());
 		return;
 	}
 	sweep_forwarded(f);
@@ -1179,8 +1195,8 @@ static void forward_main(struct fwd *f)
 	while (!f->stopping) {
 		struct pollfd p = { .fd = f->wake_fd, .events = POLLIN };
 		char buf[64];
-		int r = poll(&p, 1, 1000);
 
+		r = poll(&p, 1, 1000);
 		if (r > 0 && read(f->wake_fd, buf, sizeof(buf)) == 0)
 			break;   /* parent gone */
 		if (++ticks % 10 == 0) {
@@ -1202,6 +1218,7 @@ static void forward_main(struct fwd *f)
 		util_free_secret(f->dest, sizeof(*f->dest));
 	free(f->ca_pem);
 	registry_close(f->reg);
+	ks_close(f->ks);
 	curl_global_cleanup();
 }
 

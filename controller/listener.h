@@ -12,6 +12,7 @@
 #include "controller/ca.h"
 #include "controller/forward.h"
 #include "controller/controller.h"
+#include "hw/keystore.h"
 
 struct ctl {
 	struct ctl_config cfg;
@@ -26,6 +27,8 @@ struct ctl {
 	uint8_t mfr_der[CERTS_MAX_DER];    /* manufacturer root: enrolment only */
 	size_t mfr_len;
 	time_t server_not_after;           /* of the current TLS server certificate */
+	keystore_t *ks;                    /* the parent's: TLS server key (receipts too) */
+	unsigned tls_generation;           /* server keys made since start */
 	/* Receipts are signed with the TLS server key (its certificate is issued
 	 * by the pinned system CA, so cameras can verify them). */
 	pthread_mutex_t signer_lock;

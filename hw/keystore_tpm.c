@@ -34,8 +34,19 @@
  * digest in the TPM and flushes. The key must be freed before ks_close.
  * ks_bind_tls gives the WOLFSSL_CTX the same devId and the key name as its
  * private key id, so TLS 1.3 CertificateVerify is signed the same way.
- * Open the keystore in the process that uses it (after any fork): the TCTI
- * connection and the device registration are per process.
+ * Open the keystore in the process that uses it (after any fork): the device
+ * registration is per process.
+ *
+ * One TPM, several processes: tpm2-tss's swtpm TCTI connects for every
+ * command, and a TPM without a resource manager (swtpm, /dev/tpm0) has only
+ * a few object slots, shared by everyone. So every operation (its primary,
+ * load, use and flush) runs under an exclusive flock(2) on <dir>/.tpm.lock,
+ * opened at ks_open: the controller, its CA process, bwcctl and the forwarder
+ * use one keystore directory and take turns. Under the lock, transient
+ * objects still loaded were left by a client that died between load and
+ * flush; they are flushed first (behind a resource manager, /dev/tpmrm0,
+ * none are visible). Other TPM clients must not use the same TPM without
+ * that lock.
  *
  * Private key bytes never exist outside the TPM: the TPM generates the
  * scalar and only TPM2_Sign uses it; this process sees public points,
@@ -67,6 +78,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,6 +90,9 @@
 #define MAGIC_SEAL "BWCTPMS1"
 #define BLOB_MAX (MAGIC_LEN + sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE))
 #define TCTI_MAX 256
+#define KEEP_MAX 4
+/* TPM2_TRANSIENT_FIRST shifts an int into its sign bit (UBSan): the value. */
+#define TRANSIENT_FIRST 0x80000000u
 #define DEVID_BASE 0x4b530000   /* our wolfCrypt device ids: base + n */
 #define COORD 32                /* P-256 coordinate and digest size */
 
@@ -85,7 +101,15 @@ struct kstpm {
 	char dir[PATH_MAX];
 	TSS2_TCTI_CONTEXT *tcti_ctx;
 	ESYS_CONTEXT *esys;
-	pthread_mutex_t lock;   /* one ESAPI context: one command at a time */
+	pthread_mutex_t lock;   /* one operation (tpm_begin..tpm_end) at a time */
+	int lock_fd;            /* <dir>/.tpm.lock: the same between processes */
+	bool esys_stale;        /* a command failed below the TPM: new ESAPI context */
+	bool per_op;            /* swtpm: connect for each operation (see above) */
+	struct {                /* signing-key blobs kept by load_signer/bind_tls */
+		char name[KS_NAME_MAX + 1];
+		TPM2B_PUBLIC pub;
+		TPM2B_PRIVATE priv;
+	} kept[KEEP_MAX];
 	int dev_id;
 	bool wolfcrypt;         /* holds a wolfCrypt_Init reference */
 };
@@ -113,6 +137,10 @@ static int tpm_error(struct kstpm *t, const char *what, TSS2_RC rc)
 		   (rc & 0xffff) == TSS2_BASE_RC_TRY_AGAIN) {
 		r = KS_E_NO_TPM;
 	}
+	/* Not an answer of the TPM (the connection failed): ESAPI keeps the
+	 * half-done command and refuses every later one; tpm_end starts afresh. */
+	if (layer != TSS2_TPM_RC_LAYER)
+		t->esys_stale = true;
 	ks_set_detail("%s: TPM response 0x%x (TCTI \"%s\")", what, (unsigned)rc, t->tcti);
 	return r;
 }
@@ -122,6 +150,88 @@ static void flush(struct kstpm *t, ESYS_TR *obj)
 	if (*obj != ESYS_TR_NONE)
 		Esys_FlushContext(t->esys, *obj);
 	*obj = ESYS_TR_NONE;
+}
+
+static void disconnect_tpm(struct kstpm *t)
+{
+	if (t->esys)
+		Esys_Finalize(&t->esys);
+	if (t->tcti_ctx)
+		Tss2_TctiLdr_Finalize(&t->tcti_ctx);
+}
+
+/* Transient objects present when we connect were left by a dead client. */
+static void flush_leftovers(struct kstpm *t)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more = TPM2_NO;
+
+	TSS2_RC rc;
+
+	if (!t->esys)
+		return;
+	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				TPM2_CAP_HANDLES, TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES,
+				&more, &cap);
+	if (rc != TSS2_RC_SUCCESS) {
+		if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
+			t->esys_stale = true;
+		return;
+	}
+	for (UINT32 i = 0; i < cap->data.handles.count; i++) {
+		ESYS_TR obj = ESYS_TR_NONE;
+
+		if (Esys_TR_FromTPMPublic(t->esys, cap->data.handles.handle[i], ESYS_TR_NONE,
+					  ESYS_TR_NONE, ESYS_TR_NONE, &obj) == TSS2_RC_SUCCESS)
+			flush(t, &obj);
+	}
+	Esys_Free(cap);
+}
+
+static int connect_tpm(struct kstpm *t)
+{
+	TSS2_RC rc = Tss2_TctiLdr_Initialize(t->tcti[0] ? t->tcti : NULL, &t->tcti_ctx);
+
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Esys_Initialize(&t->esys, t->tcti_ctx, NULL);
+	if (rc == TSS2_RC_SUCCESS)
+		return KS_OK;
+	ks_set_detail("no TPM reachable through TCTI \"%s\" (tpm2-tss 0x%x)", t->tcti,
+		      (unsigned)rc);
+	disconnect_tpm(t);
+	return KS_E_NO_TPM;
+}
+
+/* Takes the keystore's locks (threads, then processes) and makes sure of a
+ * connection; tpm_end releases them (and a per-operation connection). */
+static int tpm_begin(struct kstpm *t)
+{
+	pthread_mutex_lock(&t->lock);
+	while (flock(t->lock_fd, LOCK_EX) < 0 && errno == EINTR)
+		;
+	if (!t->esys && connect_tpm(t) != KS_OK) {
+		flock(t->lock_fd, LOCK_UN);
+		pthread_mutex_unlock(&t->lock);
+		return KS_E_NO_TPM;
+	}
+	flush_leftovers(t);
+	return KS_OK;
+}
+
+static void tpm_end(struct kstpm *t)
+{
+	if (t->per_op) {
+		disconnect_tpm(t);
+	} else if (t->esys_stale) {
+		/* same device, fresh ESAPI state (the device may not reopen after
+		 * the process dropped its privileges) */
+		Esys_Finalize(&t->esys);
+		if (Esys_Initialize(&t->esys, t->tcti_ctx, NULL) != TSS2_RC_SUCCESS)
+			t->esys = NULL;
+	}
+	t->esys_stale = false;
+	flock(t->lock_fd, LOCK_UN);
+	pthread_mutex_unlock(&t->lock);
 }
 
 static int create_primary(struct kstpm *t, ESYS_TR *ret)
@@ -203,27 +313,84 @@ static int read_blob(const char *path, const char *magic, TPM2B_PUBLIC *pub, TPM
 	return r;
 }
 
+/* The blob of a signing key: the copy kept by ks_load_signer/ks_bind_tls (a
+ * process that dropped privileges may no longer read the directory), else
+ * the file. Called under t->lock. */
+static int key_blob(struct kstpm *t, const char *name, TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv)
+{
+	char path[PATH_MAX];
+	int r;
+
+	for (size_t i = 0; i < KEEP_MAX; i++) {
+		if (strcmp(t->kept[i].name, name) == 0) {
+			*pub = t->kept[i].pub;
+			*priv = t->kept[i].priv;
+			return KS_OK;
+		}
+	}
+	r = blob_path(t, name, KEY_SUFFIX, path, sizeof(path));
+	if (r != KS_OK)
+		return r;
+	return read_blob(path, MAGIC_KEY, pub, priv);
+}
+
+/* Keeps name's blob for later signatures (the oldest kept one makes room). */
+static void keep_blob(struct kstpm *t, const char *name, const TPM2B_PUBLIC *pub,
+		      const TPM2B_PRIVATE *priv)
+{
+	size_t i;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < KEEP_MAX - 1 && t->kept[i].name[0] && strcmp(t->kept[i].name, name); i++)
+		;
+	if (strcmp(t->kept[i].name, name) != 0) {
+		memmove(&t->kept[1], &t->kept[0], sizeof(t->kept[0]) * (KEEP_MAX - 1));
+		i = 0;
+	}
+	snprintf(t->kept[i].name, sizeof(t->kept[i].name), "%s", name);
+	t->kept[i].pub = *pub;
+	t->kept[i].priv = *priv;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Drops a kept blob (the key was destroyed or renamed). */
+static void forget_blob(struct kstpm *t, const char *name)
+{
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < KEEP_MAX; i++)
+		if (strcmp(t->kept[i].name, name) == 0)
+			memset(&t->kept[i], 0, sizeof(t->kept[i]));
+	pthread_mutex_unlock(&t->lock);
+}
+
 /* Loads a blob under a fresh primary (flushed at once); *ret to flush. */
+static int load_pair(struct kstpm *t, TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv, ESYS_TR *ret)
+{
+	ESYS_TR primary = ESYS_TR_NONE;
+	TSS2_RC rc;
+	int r;
+
+	r = create_primary(t, &primary);
+	if (r != KS_OK)
+		return r;
+	rc = Esys_Load(t->esys, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, priv,
+		       pub, ret);
+	flush(t, &primary);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_error(t, "loading the blob", rc);
+	return KS_OK;
+}
+
 static int load_blob(struct kstpm *t, const char *path, const char *magic, ESYS_TR *ret)
 {
 	TPM2B_PUBLIC pub;
 	TPM2B_PRIVATE priv;
-	ESYS_TR primary = ESYS_TR_NONE;
-	TSS2_RC rc;
 	int r;
 
 	r = read_blob(path, magic, &pub, &priv);
 	if (r != KS_OK)
 		return r;
-	r = create_primary(t, &primary);
-	if (r != KS_OK)
-		return r;
-	rc = Esys_Load(t->esys, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv,
-		       &pub, ret);
-	flush(t, &primary);
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_error(t, "loading the blob", rc);
-	return KS_OK;
+	return load_pair(t, &pub, &priv, ret);
 }
 
 /* Creates an object from template under a fresh primary and saves its blob. */
@@ -303,7 +470,8 @@ static int tpm_sign(struct kstpm *t, const char *name, const uint8_t *in, size_t
 	TPM2B_DIGEST digest = { .size = COORD };
 	TPMT_SIGNATURE *sig = NULL;
 	ESYS_TR obj = ESYS_TR_NONE;
-	char path[PATH_MAX];
+	TPM2B_PUBLIC pub;
+	TPM2B_PRIVATE priv;
 	TSS2_RC rc;
 	int r;
 
@@ -312,11 +480,12 @@ static int tpm_sign(struct kstpm *t, const char *name, const uint8_t *in, size_t
 		memcpy(digest.buffer, in, COORD);
 	else
 		memcpy(digest.buffer + COORD - inlen, in, inlen);
-	r = blob_path(t, name, KEY_SUFFIX, path, sizeof(path));
+	r = tpm_begin(t);
 	if (r != KS_OK)
 		return r;
-	pthread_mutex_lock(&t->lock);
-	r = load_blob(t, path, MAGIC_KEY, &obj);
+	r = key_blob(t, name, &pub, &priv);
+	if (r == KS_OK)
+		r = load_pair(t, &pub, &priv, &obj);
 	if (r == KS_OK) {
 		rc = Esys_Sign(t->esys, obj, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
 			       &digest, &scheme, &ticket, &sig);
@@ -324,7 +493,7 @@ static int tpm_sign(struct kstpm *t, const char *name, const uint8_t *in, size_t
 			r = tpm_error(t, "signing", rc);
 		flush(t, &obj);
 	}
-	pthread_mutex_unlock(&t->lock);
+	tpm_end(t);
 	if (r != KS_OK)
 		return r;
 	if (wc_ecc_rs_raw_to_sig(sig->signature.ecdsa.signatureR.buffer,
@@ -401,10 +570,9 @@ void kstpm_close(struct kstpm *t)
 		wc_CryptoCb_UnRegisterDevice(t->dev_id);
 	if (t->wolfcrypt)
 		wolfCrypt_Cleanup();
-	if (t->esys)
-		Esys_Finalize(&t->esys);
-	if (t->tcti_ctx)
-		Tss2_TctiLdr_Finalize(&t->tcti_ctx);
+	disconnect_tpm(t);
+	if (t->lock_fd >= 0)
+		close(t->lock_fd);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -412,13 +580,14 @@ void kstpm_close(struct kstpm *t)
 int kstpm_open(const char *spec, struct kstpm **ret)
 {
 	struct kstpm *t;
+	char lock[PATH_MAX + 16];
 	struct stat st;
-	TSS2_RC rc;
 	int r;
 
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return KS_E_NOMEM;
+	t->lock_fd = -1;
 	pthread_mutex_init(&t->lock, NULL);
 	r = parse_spec(t, spec);
 	if (r != KS_OK)
@@ -428,16 +597,30 @@ int kstpm_open(const char *spec, struct kstpm **ret)
 		r = KS_E_IO;
 		goto fail;
 	}
-	rc = Tss2_TctiLdr_Initialize(t->tcti[0] ? t->tcti : NULL, &t->tcti_ctx);
-	if (rc == TSS2_RC_SUCCESS)
-		rc = Esys_Initialize(&t->esys, t->tcti_ctx, NULL);
-	if (rc != TSS2_RC_SUCCESS) {
-		ks_set_detail("no TPM reachable through TCTI \"%s\" (tpm2-tss 0x%x)", t->tcti,
-			      (unsigned)rc);
-		r = KS_E_NO_TPM;
+	snprintf(lock, sizeof(lock), "%s/.tpm.lock", t->dir);
+	t->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (t->lock_fd < 0) {
+		ks_set_detail("keystore lock %s: %s", lock, strerror(errno));
+		r = KS_E_IO;
 		goto fail;
 	}
+	/* tpm2-tss's swtpm TCTI keeps its socket until the next command, and
+	 * swtpm serves one socket at a time: with swtpm, connect per operation.
+	 * A device (/dev/tpmrm0) stays open, also after privileges are dropped. */
+	t->per_op = strncmp(t->tcti, "swtpm", 5) == 0;
+	if (!t->per_op) {
+		while (flock(t->lock_fd, LOCK_EX) < 0 && errno == EINTR)
+			;
+		r = connect_tpm(t);
+		flock(t->lock_fd, LOCK_UN);
+		if (r != KS_OK)
+			goto fail;
+	}
+	r = tpm_begin(t);
+	if (r != KS_OK)
+		goto fail;
 	r = probe(t);
+	tpm_end(t);
 	if (r != KS_OK)
 		goto fail;
 	/* The device table exists only after wolfCrypt_Init (reference counted). */
@@ -504,9 +687,11 @@ int kstpm_create_ec(struct kstpm *t, const char *name, uint8_t *spki, size_t cap
 	r = blob_path(t, name, KEY_SUFFIX, path, sizeof(path));
 	if (r != KS_OK)
 		return r;
-	pthread_mutex_lock(&t->lock);
+	r = tpm_begin(t);
+	if (r != KS_OK)
+		return r;
 	r = create_object(t, path, MAGIC_KEY, &sens, &tmpl, &pub);
-	pthread_mutex_unlock(&t->lock);
+	tpm_end(t);
 	if (r != KS_OK)
 		return r;
 	r = pub_to_spki(pub, spki, cap, ret_len);
@@ -548,6 +733,8 @@ int kstpm_rename(struct kstpm *t, const char *from, const char *to)
 	/* The replaced blob needs no wiping: it is TPM-encrypted. */
 	if (rename(src, dst) < 0 || util_fsync_parent(dst) < 0)
 		return KS_E_IO;
+	forget_blob(t, from);
+	forget_blob(t, to);
 	return KS_OK;
 }
 
@@ -566,6 +753,8 @@ static int remove_blob(struct kstpm *t, const char *name, const char *suffix)
 
 int kstpm_destroy(struct kstpm *t, const char *name)
 {
+	if (ks_name_ok(name))
+		forget_blob(t, name);
 	return remove_blob(t, name, KEY_SUFFIX);
 }
 
@@ -590,6 +779,7 @@ int kstpm_load_signer(struct kstpm *t, const char *name, ecc_key *key)
 	r = read_blob(path, MAGIC_KEY, &pub, &priv);
 	if (r != KS_OK)
 		return r;
+	keep_blob(t, name, &pub, &priv);
 	n = strlen(name);
 	if (wc_ecc_init_id(key, (unsigned char *)name, (int)n, NULL, t->dev_id) != 0)
 		return KS_E_CRYPTO;
@@ -607,13 +797,19 @@ int kstpm_load_signer(struct kstpm *t, const char *name, ecc_key *key)
 
 int kstpm_bind_tls(struct kstpm *t, const char *name, WOLFSSL_CTX *ctx)
 {
+	TPM2B_PUBLIC pub;
+	TPM2B_PRIVATE priv;
+	char path[PATH_MAX];
 	int r;
 
 	if (!ctx)
 		return KS_E_INPUT;
-	r = kstpm_exists(t, name);
-	if (r != 1)
-		return r == 0 ? KS_E_NOT_FOUND : r;
+	r = blob_path(t, name, KEY_SUFFIX, path, sizeof(path));
+	if (r == KS_OK)
+		r = read_blob(path, MAGIC_KEY, &pub, &priv);
+	if (r != KS_OK)
+		return r;
+	keep_blob(t, name, &pub, &priv);
 	if (wolfSSL_CTX_SetDevId(ctx, t->dev_id) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_use_PrivateKey_id(ctx, (const unsigned char *)name, (long)strlen(name),
 					  t->dev_id, COORD) != WOLFSSL_SUCCESS)
@@ -646,9 +842,11 @@ int kstpm_seal(struct kstpm *t, const char *name, const uint8_t *secret, size_t 
 	if (auth_len)
 		memcpy(sens.sensitive.userAuth.buffer, auth, auth_len);
 	sens.sensitive.userAuth.size = (UINT16)auth_len;
-	pthread_mutex_lock(&t->lock);
+	r = tpm_begin(t);
+	if (r != KS_OK)
+		return r;
 	r = create_object(t, path, MAGIC_SEAL, &sens, &tmpl, NULL);
-	pthread_mutex_unlock(&t->lock);
+	tpm_end(t);
 	explicit_bzero(&sens, sizeof(sens));
 	return r;
 }
@@ -670,7 +868,9 @@ int kstpm_unseal(struct kstpm *t, const char *name, const uint8_t *auth, size_t 
 		return r;
 	if (auth_len)
 		memcpy(value.buffer, auth, auth_len);
-	pthread_mutex_lock(&t->lock);
+	r = tpm_begin(t);
+	if (r != KS_OK)
+		return r;
 	r = load_blob(t, path, MAGIC_SEAL, &obj);
 	if (r == KS_OK) {
 		rc = Esys_TR_SetAuth(t->esys, obj, &value);
@@ -681,7 +881,7 @@ int kstpm_unseal(struct kstpm *t, const char *name, const uint8_t *auth, size_t 
 			r = tpm_error(t, "unsealing", rc);
 		flush(t, &obj);
 	}
-	pthread_mutex_unlock(&t->lock);
+	tpm_end(t);
 	explicit_bzero(&value, sizeof(value));
 	if (r != KS_OK)
 		return r;
@@ -705,7 +905,9 @@ int kstpm_random(struct kstpm *t, uint8_t *out, size_t len)
 
 	if (!t)
 		return KS_E_INPUT;
-	pthread_mutex_lock(&t->lock);
+	r = tpm_begin(t);
+	if (r != KS_OK)
+		return r;
 	while (done < len && r == KS_OK) {
 		size_t want = len - done > COORD ? COORD : len - done;
 
@@ -722,6 +924,6 @@ int kstpm_random(struct kstpm *t, uint8_t *out, size_t len)
 		Esys_Free(rnd);
 		rnd = NULL;
 	}
-	pthread_mutex_unlock(&t->lock);
+	tpm_end(t);
 	return r;
 }

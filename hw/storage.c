@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <wolfssl/options.h>
@@ -667,4 +668,40 @@ int storage_rekey(const char *device, const uint8_t *old_key, size_t old_len,
 		r = rekey_finish(cd, old_key, old_len, new_key, new_len, recovery_pass, opts);
 	crypt_free(cd);
 	return r;
+}
+
+int storage_path_encrypted(const char *path, char *ret_name, size_t cap)
+{
+	char sys[128], uuid[160], name[STORAGE_NAME_MAX + 1];
+	struct stat st;
+	FILE *f;
+	int ok;
+
+	if (!path)
+		return -EINVAL;
+	if (stat(path, &st) < 0)
+		return -errno;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/dm/uuid", major(st.st_dev),
+		 minor(st.st_dev));
+	f = fopen(sys, "re");
+	if (!f)
+		return 0;   /* not a device-mapper device (or no block device at all) */
+	ok = fgets(uuid, sizeof(uuid), f) && strncmp(uuid, "CRYPT-LUKS2-", 12) == 0;
+	fclose(f);
+	if (!ok)
+		return 0;
+	if (ret_name && cap) {
+		snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/dm/name", major(st.st_dev),
+			 minor(st.st_dev));
+		name[0] = '\0';
+		f = fopen(sys, "re");
+		if (f) {
+			if (!fgets(name, sizeof(name), f))
+				name[0] = '\0';
+			fclose(f);
+		}
+		name[strcspn(name, "\n")] = '\0';
+		snprintf(ret_name, cap, "%s", name);
+	}
+	return 1;
 }

@@ -141,6 +141,12 @@ int storage_offline_read(const char *device, const uint8_t *key, size_t key_len,
 int storage_offline_write(const char *device, const uint8_t *key, size_t key_len,
 			  uint64_t off, const uint8_t *buf, size_t len);
 
+/* Is the file system holding path on a dm-crypt LUKS2 mapping (the device of
+ * its mount, per sysfs dm/uuid "CRYPT-LUKS2-...")? 1 yes, 0 no, negative
+ * errno if path cannot be examined. *ret_name (may be NULL, cap bytes) gets
+ * the mapping name when 1. The daemons check their data directories with it. */
+int storage_path_encrypted(const char *path, char *ret_name, size_t cap);
+
 /* Development backend: a plain, UNENCRYPTED directory (the rig). Refused with
  * STORAGE_E_DEV_REFUSED unless flags has STORAGE_ALLOW_UNENCRYPTED. Creates dir
  * (0700) if missing and a label file STORAGE_DEV_LABEL_FILE in it saying that

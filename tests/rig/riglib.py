@@ -28,6 +28,7 @@ LOG_MARKER = "=== bwc-rig:"
 CONTROLLER_CONF = """\
 [system]
 state_dir = {state}
+keystore = {keystore}
 [dock]
 interface = ctl0
 port = {port}
@@ -40,12 +41,17 @@ grace_days = 56
 [limits]
 # a dock link that goes down takes the camera's FIN with it: notice in 15 s
 idle_timeout_ms = 15000
+[staging]
+# this kernel has no dm-crypt: staging in a plain directory (development only)
+allow_unencrypted = true
 """
 
 CAMERA_CONF = """\
 [camera]
 state_dir = {state}
 keystore = file:{keystore}
+# this kernel has no dm-crypt: recordings in a plain directory (development only)
+allow_unencrypted = true
 model = BWC-1000
 firmware = 0.1.0
 [dock]
@@ -458,12 +464,74 @@ class Rig:
         with os.fdopen(fd, "w") as f:
             f.write(secret + "\n")
 
-    def init_controller(self, d, auto_enrol, ra_interval_ms, system_name):
+    # ---- TPMs ------------------------------------------------------------
+    def tpm_dir(self, name):
+        return self.dir / "tpm" / name
+
+    def tpm_socket(self, name):
+        # Outside the rig's state dir (0700 in the tests): the controller's CA
+        # process runs as nobody and connects to its TPM at every command.
+        return Path("/run/bwc-rig") / self.prefix / name / "swtpm.sock"
+
+    def tpm_keystore(self, name, keys):
+        """The keystore spec of a host whose TPM is the rig's swtpm `name`."""
+        return "tpm:swtpm:path=%s;dir=%s" % (self.tpm_socket(name), keys)
+
+    def start_tpm(self, name):
+        """One swtpm (TPM 2.0 simulator) per host, on a Unix socket so that
+        every network namespace reaches it."""
+        if not shutil.which("swtpm"):
+            raise RigError("swtpm is not installed (Debian: apt-get install swtpm swtpm-tools)")
+        d = self.tpm_dir(name)
+        (d / "state").mkdir(parents=True, exist_ok=True)
+        sock = self.tpm_socket(name)
+        for p in (sock.parent.parent.parent, sock.parent.parent, sock.parent):
+            p.mkdir(mode=0o711, exist_ok=True)
+            os.chmod(p, 0o711)
+        pidfile = d / "swtpm.pid"
+        # nobody (the CA process) and group root (daemons without capabilities) connect
+        perms = "mode=0660,uid=65534,gid=0"
+        run(["swtpm", "socket", "--tpm2", "--tpmstate", "dir=%s" % (d / "state"),
+             "--server", "type=unixio,path=%s,%s" % (sock, perms),
+             "--ctrl", "type=unixio,path=%s.ctrl,%s" % (sock, perms),
+             "--flags", "not-need-init,startup-clear", "--daemon",
+             "--pid", "file=%s" % pidfile, "--log", "file=%s" % (d / "swtpm.log")])
+        deadline = time.monotonic() + 10
+        while not sock.exists():
+            if time.monotonic() > deadline:
+                raise RigError("swtpm %s did not create %s; see %s"
+                               % (name, sock, d / "swtpm.log"))
+            time.sleep(0.02)
+        say("started swtpm for %s (%s)" % (name, sock))
+
+    def tpm_pid(self, name):
+        try:
+            return int((self.tpm_dir(name) / "swtpm.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def stop_tpms(self):
+        tpm_root = self.dir / "tpm"
+        if not tpm_root.is_dir():
+            return
+        for d in sorted(tpm_root.iterdir()):
+            pid = self.tpm_pid(d.name)
+            if pid and proc_alive(pid, "swtpm"):
+                os.kill(pid, signal.SIGTERM)
+                for _ in range(100):
+                    if not proc_alive(pid, "swtpm"):
+                        break
+                    time.sleep(0.02)
+                say("stopped swtpm for %s" % d.name)
+        shutil.rmtree(Path("/run/bwc-rig") / self.prefix, ignore_errors=True)
+
+    def init_controller(self, d, auto_enrol, ra_interval_ms, system_name, keystore=None):
         """Write a controller config in d and initialise its state once."""
         (d / "state").mkdir(parents=True, exist_ok=True)
         conf = d / "controller.conf"
         conf.write_text(CONTROLLER_CONF.format(
-            state=d / "state", port=DAEMON_PORT, auto_enrol="true" if auto_enrol else "false",
+            state=d / "state", keystore=keystore or "file:%s" % (d / "state" / "keys"),
+            port=DAEMON_PORT, auto_enrol="true" if auto_enrol else "false",
             ra_interval_ms=ra_interval_ms,
             root=self.dir / "factory" / "manufacturer-root.pem"))
         say("wrote %s" % conf)
@@ -484,9 +552,21 @@ class Rig:
             (d / "state").mkdir(parents=True, exist_ok=True)
             run([pki, "provision", "--factory", str(self.dir / "factory"), "--serial",
                  serial_of(i), "--keystore", str(self.keystore(i))], env=self.env())
+            self.make_video_key(pki, i)
             (d / "bwc.conf").write_text(CAMERA_CONF.format(
                 state=d / "state", keystore=self.keystore(i), port=DAEMON_PORT))
             say("provisioned cam%d as %s, config %s" % (i, serial_of(i), d / "bwc.conf"))
+
+    def make_video_key(self, pki, i):
+        """The camera's video-signing key and its certificate under the manufacturer
+        root, beside the IDevID (keystore key "video", video.pem): the recorder signs
+        its H.264 with it (signed-video/FORMAT.md)."""
+        factory, ks = self.dir / "factory", self.keystore(i)
+        run([pki, "issue", "--ca-key", str(factory / "manufacturer-root.key"),
+             "--ca-cert", str(factory / "manufacturer-root.pem"), "--profile", "video",
+             "--serial", serial_of(i), "--org", "Rig Manufacturer", "--days", "7300",
+             "--out-key", str(ks / "video.key"), "--out-cert", str(ks / "video.pem")],
+            env=self.env())
 
     # ---- checks ----------------------------------------------------------
     def check_prerequisites(self):
@@ -521,7 +601,7 @@ class Rig:
         self.dir.mkdir(parents=True, exist_ok=True)
 
     # ---- verbs -----------------------------------------------------------
-    def up(self, cameras, manual_enrol=False, ems=True, encrypt=False, image=None):
+    def up(self, cameras, manual_enrol=False, ems=True, encrypt=False, tpm=True, image=None):
         if cameras < 1 or cameras > 99:
             raise RigError("--cameras must be between 1 and 99")
         self.check_prerequisites()
@@ -538,7 +618,7 @@ class Rig:
                            "--state %s` first" % (self.dir, ", ".join(ours) or "-", self.dir))
         self.prepare_dir()
         self.write_meta({"up": True, "cameras": cameras, "manual_enrol": manual_enrol,
-                         "ems": ems, "encrypt": encrypt, "image": image,
+                         "ems": ems, "encrypt": encrypt, "tpm": tpm, "image": image,
                          "prefix": self.prefix, "build": str(self.build),
                          "created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
         self.set_clock(0)
@@ -550,7 +630,13 @@ class Rig:
                 import vmlib
                 for i in range(1, cameras + 1):
                     vmlib.prepare(self, i, image)
-            self.init_controller(self.dir / "controller", not manual_enrol, 1000, "Rig system")
+            keystore = None
+            if tpm:
+                self.start_tpm("controller")
+                keystore = self.tpm_keystore("controller",
+                                             self.dir / "controller" / "state" / "keys")
+            self.init_controller(self.dir / "controller", not manual_enrol, 1000, "Rig system",
+                                 keystore)
             self.build_network(cameras)
             ctl = self.host("controller")
             self.wait_started(ctl, self.start(ctl))
@@ -633,6 +719,7 @@ class Rig:
             import emslib
             if self.ns("ctl") in netns_list():
                 emslib.stop(self)
+            self.stop_tpms()
         ours = [n for n in netns_list() if n.startswith(self.prefix + "-")]
         # cameras and controllers first, the bridge last
         ours.sort(key=lambda n: n.endswith("-dock"))

@@ -230,8 +230,8 @@ static void test_arguments(void)
 	CHECK(destination_parse(s, 2, 0, dest, NULL, 0) == -EINVAL);
 	CHECK(destination_parse(s, 0, 0, dest, why, sizeof(why)) == -EBADMSG);
 	CHECK(destination_check_change(NULL, NULL, why, sizeof(why)) == -EINVAL);
-	CHECK(destination_load(NULL, dest) == -EINVAL);
-	CHECK(destination_store(NULL, dest) == -EINVAL);
+	CHECK(destination_load(NULL, NULL, dest) == -EINVAL);
+	CHECK(destination_store(NULL, NULL, dest) == -EINVAL);
 	CHECK(destination_print(NULL, 0, stdout) == -EINVAL);
 	destination_wipe(NULL);
 }

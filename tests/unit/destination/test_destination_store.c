@@ -8,8 +8,13 @@
 #include "check.h"
 #include "controller/destination.h"
 #include "fixture.h"
+#include "shared/util.h"
+
+#include <limits.h>
+#include <stdio.h>
 
 static char *cert_b64, *pub_b64;
+static keystore_t *ks;
 static char why[512];
 
 static char *doc(int want_enc, int full_store)
@@ -39,7 +44,7 @@ static int import(registry_t *r, int want_enc, int full_store, struct destinatio
 	int rc;
 
 	why[0] = 0;
-	rc = destination_import(r, s, strlen(s), 0, ret, why, sizeof(why));
+	rc = destination_import(r, ks, s, strlen(s), 0, ret, why, sizeof(why));
 	free(s);
 	return rc;
 }
@@ -72,9 +77,9 @@ static void test_registry(void)
 	FILE *f;
 
 	CHECK(registry_open(check_path("registry.db"), &r) == 0);
-	CHECK(destination_load(r, l) == -ENOENT);
+	CHECK(destination_load(r, ks, l) == -ENOENT);
 	CHECK(import(r, 0, 0, d) == 0);
-	CHECK(destination_load(r, l) == 0);
+	CHECK(destination_load(r, ks, l) == 0);
 	CHECK(strcmp(l->site_name, "Site") == 0 && l->n_certs == 1 && !l->want_encryption);
 	CHECK(l->cert_len[0] == d->cert_len[0] &&
 	      memcmp(l->cert_der[0], d->cert_der[0], d->cert_len[0]) == 0);
@@ -84,11 +89,12 @@ static void test_registry(void)
 	CHECK(import(r, 0, 0, d) == -EBADMSG && strstr(why, "WantEncryption"));
 	CHECK(import(r, 1, 1, d) == 0);
 	CHECK(import(r, 1, 0, d) == -EBADMSG && strstr(why, "FullStoreAndReadSupport"));
-	CHECK(destination_load(r, l) == 0 && l->want_encryption && l->full_store_and_read);
+	CHECK(destination_load(r, ks, l) == 0 && l->want_encryption && l->full_store_and_read);
 
 	/* the latches hold even if the stored document says false */
 	s = doc(0, 0);
-	CHECK(registry_meta_set(r, "destination", s) == 0);
+	CHECK(destination_parse(s, strlen(s), 0, l, why, sizeof(why)) == 0);
+	CHECK(destination_store(r, ks, l) == 0);
 	free(s);
 	CHECK(import(r, 0, 1, d) == -EBADMSG && strstr(why, "WantEncryption"));
 	CHECK(import(r, 1, 0, d) == -EBADMSG && strstr(why, "FullStoreAndReadSupport"));
@@ -110,13 +116,75 @@ static void test_registry(void)
 	free(l);
 }
 
+/* 1 if the file at path contains needle anywhere. */
+static int file_has(const char *path, const char *needle)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int found;
+
+	if (util_read_file(path, 64 << 20, &buf, &len) < 0)
+		return 0;
+	found = memmem(buf, len, needle, strlen(needle)) != NULL;
+	free(buf);
+	return found;
+}
+
+/* The registry holds the document sealed: no BlobAPIKey in its files; another
+ * keystore cannot open it, nor can an edited ciphertext be opened. */
+static void test_sealed(void)
+{
+	struct destination *d = calloc(1, sizeof(*d));
+	char path[PATH_MAX], *sealed = malloc(200000);
+	keystore_t *other = NULL;
+	registry_t *r = NULL;
+
+	CHECK(registry_open(check_path("sealed.db"), &r) == 0);
+	CHECK(import(r, 0, 0, d) == 0);
+	registry_close(r);
+	r = NULL;
+	snprintf(path, sizeof(path), "%s", check_path("sealed.db"));
+	CHECK(!file_has(path, "TopSecretKey42"));
+	snprintf(path, sizeof(path), "%s-wal", check_path("sealed.db"));
+	CHECK(!file_has(path, "TopSecretKey42"));
+	CHECK(registry_open(check_path("sealed.db"), &r) == 0);
+	CHECK(destination_load(r, ks, d) == 0 && strcmp(d->blob_key, "TopSecretKey42") == 0);
+	snprintf(path, sizeof(path), "file:%s", check_path("other-keys"));
+	CHECK(ks_open(path, &other) == KS_OK);
+	CHECK(destination_load(r, other, d) == -EACCES);
+	CHECK(ks_seal(other, DEST_SEAL_NAME, (const uint8_t *)"0123456789abcdef0123456789abcdef",
+		      32) == KS_OK);
+	CHECK(destination_load(r, other, d) == -EACCES);
+	/* one character of the ciphertext changed */
+	CHECK(registry_meta_get(r, "destination", sealed, 200000) == 0);
+	sealed[10] = sealed[10] == 'A' ? 'B' : 'A';
+	CHECK(registry_meta_set(r, "destination", sealed) == 0);
+	CHECK(destination_load(r, ks, d) == -EACCES);
+	CHECK(registry_meta_set(r, "destination", "{\"SiteName\":\"plain\"}") == 0);
+	CHECK(destination_load(r, ks, d) == -EBADMSG);
+	ks_close(other);
+	registry_close(r);
+	destination_wipe(d);
+	free(d);
+	free(sealed);
+}
+
 int main(void)
 {
+	char spec[PATH_MAX];
+
+	snprintf(spec, sizeof(spec), "file:%s", check_path("keys"));
+	if (ks_open(spec, &ks) != KS_OK) {
+		fprintf(stderr, "cannot open the test keystore %s\n", spec);
+		return 1;
+	}
 	fx_make_keys();
 	cert_b64 = fx_b64_file("cert.der");
 	pub_b64 = fx_b64_file("pub.pem");
 	test_change_rules();
 	test_registry();
+	test_sealed();
+	ks_close(ks);
 	free(cert_b64);
 	free(pub_b64);
 	return check_done();

@@ -23,6 +23,12 @@ keystore = file:$dir/ks
 [dock]
 interface = dock0
 CONF
+# Not on an encrypted volume and not allowed: nothing is recorded.
+"$record" -c "$dir/cam.conf" --seconds 1 >/dev/null 2>"$dir/refused"
+check "unencrypted data dir refused (exit 1)" test $? -eq 1
+check "and said so" grep -q "is not on an encrypted volume" "$dir/refused"
+check "nothing recorded" test -z "$(ls "$dir/state/data/recordings" 2>/dev/null)"
+printf '[camera]\nallow_unencrypted = true\n' >> "$dir/cam.conf"
 
 probe() { # file, entry
 	ffprobe -v error -select_streams v:0 -show_entries "$2" -of default=nw=1:nk=1 "$1"

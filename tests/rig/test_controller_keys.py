@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+# The controller's keys in its TPM (the rig's swtpm): the system CA key, the TLS server
+# key and every sealed secret exist on disk only as TPM-wrapped blobs made inside the
+# TPM; certificates signed there verify with openssl; no private key is in the
+# controller's files or in its processes' memory (the same memory search finds the CA
+# key in a rig with the file keystore: the search works); a missing TPM stops the
+# controller with a clear message and nothing else changes.
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import rigtest
+
+FIXED_TPM, FIXED_PARENT, SENSITIVE_DATA_ORIGIN = 0x2, 0x10, 0x20
+
+
+def blob_attributes(path):
+    """objectAttributes of a keystore TPM blob: 8-byte magic, then TPM2B_PUBLIC
+    (size, type, nameAlg, objectAttributes: big-endian)."""
+    b = path.read_bytes()
+    return int.from_bytes(b[14:18], "big") if len(b) > 18 else None
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def memory(pid):
+    """Every writable mapping of a process - heap, stacks, data: where keys
+    loaded at run time live (the read-only text of libraries holds test
+    vectors). Root reads /proc/PID/mem even of a non-dumpable process. Huge
+    mappings are reservations (AddressSanitizer's shadow): read what is there
+    in pieces, skipping unbacked ranges."""
+    piece = 16 << 20
+    with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/mem" % pid, "rb", 0) as mem:
+        for line in maps:
+            m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
+            if not m or m.group(3)[:2] != "rw" or "[vvar]" in line or "[vsyscall]" in line:
+                continue
+            start, end = int(m.group(1), 16), int(m.group(2), 16)
+            if end - start > (1 << 30):
+                continue   # a reservation, not data
+            for at in range(start, end, piece):
+                try:
+                    mem.seek(at)
+                    yield mem.read(min(piece, end - at))
+                except (OSError, ValueError, OverflowError):
+                    pass
+
+
+def memory_has(pid, needle=None, pattern=None):
+    for chunk in memory(pid):
+        if (needle is not None and needle in chunk) or (pattern and pattern.search(chunk)):
+            return True
+    return False
+
+
+def controller_pids(t):
+    ctl = t.rig.pid_of("controller")
+    # ip netns exec -> bwc-controller -> (bwc-forward, bwc-ca)
+    pids = [ctl] + children(ctl)
+    pids += [c for p in list(pids) for c in children(p)]
+    return [p for p in dict.fromkeys(pids) if p]
+
+
+def comm(pid):
+    try:
+        return open("/proc/%d/comm" % pid).read().strip()
+    except OSError:
+        return ""
+
+
+def private_scalar(key_pem):
+    p = subprocess.run(["openssl", "ec", "-in", str(key_pem), "-text", "-noout"],
+                       capture_output=True, text=True)
+    m = re.search(r"priv:\s*([0-9a-f:\s]+?)\s*pub:", p.stdout, re.S)
+    if not m:
+        return None
+    return bytes.fromhex(re.sub(r"[^0-9a-f]", "", m.group(1)))[-32:]
+
+
+def tpm_rig(t):
+    t.up(1, "--no-ems")
+    t.dock(1)
+    t.require("cam1 enrols (its certificate is signed by the TPM-resident CA key)",
+              t.wait(1, renewals_above=0, standing="valid"))
+    state = t.rig.dir / "controller" / "state"
+    keys = state / "keys"
+    names = sorted(p.name for p in keys.iterdir())
+    t.check("the keystore holds TPM blobs only (%s)" % ", ".join(names),
+            names and all(n.endswith((".tpmkey", ".tpmseal")) or n == ".tpm.lock"
+                          for n in names), names)
+    for key in ("system-ca", "tls-server-a"):
+        attrs = blob_attributes(keys / (key + ".tpmkey"))
+        want = FIXED_TPM | FIXED_PARENT | SENSITIVE_DATA_ORIGIN
+        t.check("%s was generated in the TPM and cannot leave it (fixedTPM, fixedParent, "
+                "sensitiveDataOrigin)" % key, attrs is not None and attrs & want == want,
+                attrs)
+    t.check("the master-key verifier is sealed", (keys / "master-verifier.tpmseal").exists())
+    found = [str(p) for p in state.rglob("*") if p.is_file()
+             and (b"PRIVATE KEY" in p.read_bytes() or b"$argon2id$" in p.read_bytes())]
+    t.check("no private key and no passphrase verifier in the controller's files", not found,
+            found)
+    for cert in (state / "server.pem", t.rig.ldevid_cert(1)):
+        p = t.sh(["openssl", "verify", "-CAfile", t.rig.ca_pem, cert])
+        t.check("openssl verifies %s against the system CA" % cert.name, p.returncode == 0)
+    pids = controller_pids(t)
+    t.check("the controller runs its CA process (bwc-ca)", any(comm(p) == "bwc-ca" for p in pids),
+            [comm(p) for p in pids])
+    # a PEM key with its body (the libraries hold the bare header text as a constant)
+    pem_key = re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----\r?\n[A-Za-z0-9+/]{40}")
+    leaked = [comm(p) for p in pids if memory_has(p, pattern=pem_key)]
+    t.check("no PEM private key in the memory of %s" % ", ".join(comm(p) for p in pids),
+            not leaked, leaked)
+
+    # No TPM: the controller says so and stops; cameras keep their data.
+    tpm_pid = t.rig.tpm_pid("controller")
+    os.kill(tpm_pid, signal.SIGTERM)
+    t.wait_for(lambda: not os.path.exists("/proc/%d" % tpm_pid), 10)
+    ctl = t.rig.host("controller")
+    t.rig.stop([ctl])
+    offset = t.log_size("controller")
+    p = t.bwc_rig("restart", "controller", quiet=True)
+    time.sleep(1)
+    said = t.log_since("controller", offset)
+    t.check("without its TPM the controller does not start", p.returncode != 0
+            or not t.rig.running(ctl), p.returncode)
+    t.check("and says which TPM it could not reach", "No TPM reachable" in said
+            and "swtpm.sock" in said, said[-600:])
+    t.rig.start_tpm("controller")
+    p = t.bwc_rig("restart", "controller")
+    t.check("with the TPM back the controller starts", p.returncode == 0)
+    renewals = t.renewals(1)
+    t.dock(1, False)
+    t.wait_for(lambda: t.camera(1).get("docked") is False, 10)
+    t.dock(1)
+    t.check("and renews cam1 again with the same system CA",
+            t.wait(1, renewals_above=renewals, standing="valid"))
+    p = t.sh(["openssl", "verify", "-CAfile", t.rig.ca_pem, t.rig.ldevid_cert(1)])
+    t.check("openssl verifies the new LDevID", p.returncode == 0)
+
+
+def file_rig(t):
+    """The same memory search finds the CA key where the key is in a file."""
+    t.new_rig("file-keystore")
+    t.up(1, "--no-ems", "--no-tpm")
+    key = t.rig.dir / "controller" / "state" / "keys" / "system-ca.key"
+    scalar = private_scalar(key)
+    t.require("file keystore: the CA key is %s" % key, scalar is not None)
+    ca = [p for p in controller_pids(t) if comm(p) == "bwc-ca"]
+    t.check("file keystore: the memory search finds the CA private key in bwc-ca",
+            ca and memory_has(ca[0], needle=scalar), ca)
+
+
+def body(t):
+    tpm_rig(t)
+    file_rig(t)
+
+
+rigtest.run("controller-keys", body)
