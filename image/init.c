@@ -344,6 +344,8 @@ static const char *unseal_advice(int r)
 		       "this camera's TPM was cleared)";
 	case KS_E_NO_TPM:
 		return "no TPM reachable (is the VM's TPM attached?)";
+	case KS_E_IO:
+		return "the keystore on the keys disk could not be used";
 	default:
 		return "the TPM refused to unseal the data-volume key";
 	}
@@ -387,7 +389,7 @@ static int provision(uint8_t *key)
 		r = ks_seal(ks, SEAL_NAME, key, DATA_KEY_BYTES);
 	ks_close(ks);
 	sync();
-	umount("/keys");   /* mounted again, read-only, at every later boot */
+	umount("/keys");   /* mounted again only to unseal, at every later boot */
 	if (r != KS_OK) {
 		init_say("FAILED: cannot seal a new data-volume key in the TPM: %s %s",
 			 ks_strerror(r), ks_last_detail());
@@ -408,7 +410,8 @@ static int unseal_key(uint8_t *key)
 	size_t len = 0;
 	int r;
 
-	if (mount_ext4(KEYS_DEV, "/keys", MS_RDONLY) < 0) {
+	/* read-write: the TPM keystore takes a lock file in its directory */
+	if (mount_ext4(KEYS_DEV, "/keys", 0) < 0) {
 		init_say("FAILED: the keys disk %s holds no keystore (%s): it was cleared. The data "
 			 "volume stays locked; factory default (boot with bwc.factory_default=1) "
 			 "erases it and starts afresh", KEYS_DEV, strerror(errno));
