@@ -344,6 +344,8 @@ static const char *unseal_advice(int r)
 		       "this camera's TPM was cleared)";
 	case KS_E_NO_TPM:
 		return "no TPM reachable (is the VM's TPM attached?)";
+	case KS_E_IO:
+		return "the keystore on the keys disk could not be used";
 	default:
 		return "the TPM refused to unseal the data-volume key";
 	}
@@ -387,6 +389,7 @@ static int provision(uint8_t *key)
 		r = ks_seal(ks, SEAL_NAME, key, DATA_KEY_BYTES);
 	ks_close(ks);
 	sync();
+	umount("/keys");   /* mounted again only to unseal, at every later boot */
 	if (r != KS_OK) {
 		init_say("FAILED: cannot seal a new data-volume key in the TPM: %s %s",
 			 ks_strerror(r), ks_last_detail());
@@ -407,7 +410,8 @@ static int unseal_key(uint8_t *key)
 	size_t len = 0;
 	int r;
 
-	if (mount_ext4(KEYS_DEV, "/keys", MS_RDONLY) < 0) {
+	/* read-write: the TPM keystore takes a lock file in its directory */
+	if (mount_ext4(KEYS_DEV, "/keys", 0) < 0) {
 		init_say("FAILED: the keys disk %s holds no keystore (%s): it was cleared. The data "
 			 "volume stays locked; factory default (boot with bwc.factory_default=1) "
 			 "erases it and starts afresh", KEYS_DEV, strerror(errno));
@@ -578,6 +582,12 @@ int main(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGPWR, &sa, NULL);
 	init_say("camera image starting");
+#ifdef BWC_TESTCHAN
+	/* Raw mode before the first "ready" or "FAILED" line: the rig sends its
+	 * requests as soon as it sees one, and a cooked tty would echo them. */
+	if (cmdline_has("bwc.testchan=1"))
+		chan = testchan_open();
+#endif
 	load_modules();
 	if (wait_path(KEYS_DEV, 10000) < 0 || wait_path(DATA_DEV, 10000) < 0)
 		init_say("FAILED: the VM needs two virtio disks: %s (keys) and %s (data)",
@@ -589,10 +599,6 @@ int main(void)
 	net_setup();
 	if (volume_ok)
 		init_say("ready: starting the camera daemon");
-#ifdef BWC_TESTCHAN
-	if (cmdline_has("bwc.testchan=1"))
-		chan = testchan_open();
-#endif
 	for (;;) {
 		if (shutdown_requested)
 			init_poweroff();

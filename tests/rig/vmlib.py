@@ -4,6 +4,7 @@
 
 import fcntl
 import importlib.machinery
+import importlib.util
 import json
 import os
 import shutil
@@ -55,7 +56,10 @@ def _image_build_module():
     """image/build as a module: the per-camera factory part uses its cpio writer."""
     loader = importlib.machinery.SourceFileLoader("bwc_image_build",
                                                   str(REPO / "image" / "build"))
-    return loader.load_module()
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
 
 
 # ---- paths of one VM camera -------------------------------------------------------
@@ -66,8 +70,11 @@ class Vm:
         self.dir = d
         self.keys_disk, self.data_disk = d / "disk-keys.img", d / "disk-data.img"
         self.tpm_dir = d / "tpm"
-        self.swtpm_sock, self.qmp_sock = d / "swtpm.sock", d / "qmp.sock"
-        self.chan_sock, self.chan_lock = d / "chan.sock", d / "chan.lock"
+        # sockets under /run: a unix socket path has at most 107 bytes, a --state may be long
+        self.sock_dir = Path("/run/bwc-rig") / rig.prefix / ("cam%d" % index)
+        self.swtpm_sock = self.sock_dir / "swtpm.sock"
+        self.qmp_sock, self.chan_sock = self.sock_dir / "qmp.sock", self.sock_dir / "chan.sock"
+        self.chan_lock = d / "chan.lock"
         self.initrd = d / "initrd.img"
         self.log = d / "bwc.log"
         self.tap = "cam%d" % index
@@ -135,6 +142,7 @@ def qemu_argv(rig, index, image, extra_cmdline=""):
 
 
 def start_swtpm(v):
+    v.sock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if v.swtpm_sock.exists():
         v.swtpm_sock.unlink()
     v.tpm_dir.mkdir(mode=0o700, exist_ok=True)
@@ -389,4 +397,10 @@ def poweroff(rig, index, timeout=30.0):
 
 
 def after_stop(rig, index):
-    stop_swtpm(Vm(rig, index))
+    v = Vm(rig, index)
+    stop_swtpm(v)
+    shutil.rmtree(v.sock_dir, ignore_errors=True)
+    try:
+        v.sock_dir.parent.rmdir()  # the rig's directory, once its last VM is gone
+    except OSError:
+        pass
