@@ -42,7 +42,7 @@ const char *ks_strerror(int err);
  * -ENAMETOOLONG. */
 int ks_spec_dir(const char *spec, char *out, size_t cap);
 
-/* Opens the keystore described by spec: "file:/path/to/dir". */
+/* Opens the keystore described by spec (see "Specs" below). */
 int ks_open(const char *spec, keystore_t **ret);
 void ks_close(keystore_t *ks);
 
@@ -71,7 +71,9 @@ int ks_bind_tls(keystore_t *ks, const char *name, WOLFSSL_CTX *ctx);
  *                           "swtpm:host=127.0.0.1,port=2321"); empty means
  *                           the tctildr default. /dir holds TPM-wrapped blobs
  *                           only; the private keys never leave the TPM.
- * The TPM must be reachable at ks_open (else KS_E_NO_TPM). */
+ * The TPM must be reachable at ks_open (else KS_E_NO_TPM). The directory must
+ * be writable: the TPM backend takes a lock file in it (<dir>/.tpm.lock), so
+ * that processes sharing a TPM without a resource manager take turns. */
 
 /* Detail text of the last failure of a ks_* call in this thread (the TCTI,
  * the TPM response code); "" if none. Static storage, valid until the next
