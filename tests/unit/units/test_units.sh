@@ -12,10 +12,14 @@ pass=0 fail=0
 check() { if eval "$2"; then echo "ok: $1"; pass=$((pass + 1)); else echo "FAIL: $1"; fail=$((fail + 1)); fi; }
 sed "s|/usr/sbin/bwc-controller|$build/controller/bwc-controller|g" "$src/controller/bwc-controller.service" > "$tmp/bwc-controller.service"
 sed "s|/usr/sbin/bwc |$build/bwc/bwc |g" "$src/bwc/bwc.service" > "$tmp/bwc.service"
-for u in bwc-controller bwc; do
+sed "s|/usr/sbin/bwcctl|$build/controller/bwcctl|g; s|/usr/sbin/cryptsetup|$(command -v cryptsetup || echo /sbin/cryptsetup)|g" \
+	"$src/controller/bwc-staging.service" > "$tmp/bwc-staging.service"
+for u in bwc-controller bwc bwc-staging; do
 	out=$(cd "$tmp" && SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no "$tmp/$u.service" 2>&1)
 	check "$u.service verifies${out:+: $out}" '[ -z "$out" ]'
 done
+check "controller unit may open the TPM and no other device" 'grep -qx "DevicePolicy=closed" "$src/controller/bwc-controller.service" && [ "$(grep -c "^DeviceAllow=" "$src/controller/bwc-controller.service")" = 1 ] && grep -qx "DeviceAllow=/dev/tpmrm0 rw" "$src/controller/bwc-controller.service"'
+check "controller unit requires the staging volume" 'grep -qx "Requires=bwc-staging.service" "$src/controller/bwc-controller.service"'
 check "camera unit denies binding any socket" 'grep -qx "SocketBindDeny=any" "$src/bwc/bwc.service"'
 check "camera unit has no capabilities" 'grep -qx "CapabilityBoundingSet=" "$src/bwc/bwc.service"'
 check "camera unit allows no IPv4" '! grep "^RestrictAddressFamilies=" "$src/bwc/bwc.service" | grep -q AF_INET\\b'
