@@ -1,5 +1,6 @@
 /* init.c - process 1 of the camera image: loads the kernel modules, unlocks the
- * LUKS2 data volume with the key sealed in the TPM, starts the camera daemon
+ * LUKS2 data volume with the key sealed in the TPM, gives the daemon its keystore
+ * (its keys in the TPM, their blobs on the keys disk), starts the camera daemon
  * unprivileged and supervises it. No shell exists in the image. See README.md. */
 #include "hw/keystore.h"
 #include "hw/storage.h"
@@ -30,10 +31,16 @@
 
 #include "image/testchan.h"
 
-#define KEYS_DEV "/dev/vda"          /* small ext4: TPM-wrapped blobs only */
-#define DATA_DEV "/dev/vdb"          /* LUKS2: recordings, state, identity */
+#define KEYS_DEV "/dev/vda"          /* small ext4 written by the factory: TPM-wrapped */
+#define KEYS_MNT "/keys"             /* blobs and certificates only */
+#define DATA_DEV "/dev/vdb"          /* LUKS2: recordings, state */
 #define TPM_DEV "/dev/tpmrm0"
-#define KS_SPEC "tpm:device:/dev/tpmrm0;dir=/keys/ks"
+/* init's own keystore (the sealed data-volume key): root only */
+#define KS_DIR "/keys/ks"
+#define KS_SPEC "tpm:device:/dev/tpmrm0;dir=" KS_DIR
+/* the daemon's keystore (/etc/bwc.conf names it): the factory's IDevID and
+ * video-signing keys and their certificates, then the daemon's LDevIDs */
+#define DAEMON_KS_DIR "/keys/bwc"
 #define SEAL_NAME "data-volume"
 #define MAP_NAME "bwc-data"
 #define MAP_DEV "/dev/mapper/" MAP_NAME
@@ -269,67 +276,102 @@ static int mount_ext4(const char *dev, const char *dir, unsigned long flags)
 	return mount(dev, dir, "ext4", MS_NOSUID | MS_NODEV | MS_NOEXEC | flags, NULL);
 }
 
-static int copy_file(const char *from, const char *to, uid_t uid)
-{
-	char buf[8192];
-	ssize_t n = 0;
-	int in = open(from, O_RDONLY | O_CLOEXEC);
-	int out = in >= 0 ? open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
-	int r = 0;
+/* What the factory wrote in the daemon's keystore; anything else there is the
+ * daemon's (its LDevIDs: the camera's membership of a system). */
+static const char *const factory_files[] = { "idevid.tpmkey", "idevid.pem", "video.tpmkey",
+					     "video.pem", "manufacturer-root.pem" };
 
-	while (out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n) {
-			r = -1;
-			break;
-		}
-	if (in < 0 || out < 0 || n < 0 || fchown(out, uid, uid) < 0 || fsync(out) < 0)
-		r = -1;
-	if (in >= 0)
-		close(in);
-	if (out >= 0 && close(out) < 0)
-		r = -1;
-	return r;
+static int is_factory_file(const char *name)
+{
+	for (size_t i = 0; i < sizeof(factory_files) / sizeof(factory_files[0]); i++)
+		if (strcmp(name, factory_files[i]) == 0)
+			return 1;
+	return 0;
 }
 
-/* The factory part of this camera's initrd (/factory/keystore: its IDevID)
- * goes onto the encrypted volume at provisioning; the daemon keeps its keys
- * there (file keystore) until it uses the TPM keystore itself. */
-static int install_identity(void)
+/* The daemon's directories on a new data volume. */
+static int data_dirs(void)
 {
-	struct dirent *de;
-	char from[PATH_MAX], to[PATH_MAX];
-	int n = 0;
-	DIR *d = opendir("/factory/keystore");
-
-	if (mkdir("/data/keystore", 0700) < 0 || chown("/data/keystore", BWC_UID, BWC_UID) < 0 ||
-	    mkdir("/data/state", 0700) < 0 || chown("/data/state", BWC_UID, BWC_UID) < 0) {
-		init_say("cannot create the daemon's directories on the data volume: %s",
+	if (mkdir("/data/state", 0700) < 0 || chown("/data/state", BWC_UID, BWC_UID) < 0) {
+		init_say("cannot create the daemon's state directory on the data volume: %s",
 			 strerror(errno));
-		if (d)
-			closedir(d);
 		return -1;
 	}
 	if (chown("/data", BWC_UID, BWC_UID) < 0 || chmod("/data", 0700) < 0)
 		init_say("cannot give /data to the camera's user: %s", strerror(errno));
+	return 0;
+}
+
+/* The camera's identity on the keys disk, before anything is formatted: without
+ * it the daemon can neither enrol nor sign video. */
+static int factory_identity_present(void)
+{
+	if (access(DAEMON_KS_DIR "/idevid.tpmkey", F_OK) == 0 &&
+	    access(DAEMON_KS_DIR "/idevid.pem", F_OK) == 0)
+		return 1;
+	init_say("FAILED: no factory identity on the keys disk (%s/idevid.tpmkey, idevid.pem): "
+		 "this camera was not provisioned by the factory (bwc-pki provision into its "
+		 "TPM, tests/rig/vmlib.py); nothing was formatted", DAEMON_KS_DIR);
+	return 0;
+}
+
+/* Factory default forgets the system the camera belonged to: its state went
+ * with the data volume, its LDevID keys go here. The factory's files stay. */
+static void forget_system(void)
+{
+	struct dirent *de;
+	int n = 0, dfd = open(DAEMON_KS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+
 	if (!d) {
-		init_say("no factory identity (/factory/keystore) in this camera's initrd: the "
-			 "daemon cannot enrol; give the VM its factory part (vmlib does)");
-		return 0;
+		if (dfd >= 0)
+			close(dfd);
+		return;
 	}
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, ".tpm.lock") == 0 || is_factory_file(de->d_name))
 			continue;
-		snprintf(from, sizeof(from), "/factory/keystore/%s", de->d_name);
-		snprintf(to, sizeof(to), "/data/keystore/%s", de->d_name);
-		if (copy_file(from, to, BWC_UID) < 0) {
-			init_say("cannot copy %s to the data volume: %s", from, strerror(errno));
-			closedir(d);
-			return -1;
-		}
-		n++;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n++;
+		else
+			init_say("factory default: cannot remove %s/%s: %s", DAEMON_KS_DIR,
+				 de->d_name, strerror(errno));
 	}
 	closedir(d);
-	init_say("installed the factory identity (%d file(s)) on the data volume", n);
+	sync();
+	init_say("factory default: removed %d of the daemon's key file(s) (LDevID)", n);
+}
+
+/* The daemon (uid BWC_UID) owns its keystore directory: the TPM backend's lock
+ * file and its LDevID blobs are created there. It reaches the TPM through the
+ * kernel's resource manager only (group BWC_UID); /dev/tpm0 stays root's.
+ * Symbolic links are never followed (the keys disk is not encrypted). */
+static int daemon_access(void)
+{
+	struct dirent *de;
+	int dfd = open(DAEMON_KS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+
+	if (dfd < 0 || fchown(dfd, BWC_UID, BWC_UID) < 0 || fchmod(dfd, 0700) < 0 ||
+	    !(d = fdopendir(dfd))) {
+		init_say("FAILED: cannot give the daemon its keystore %s: %s", DAEMON_KS_DIR,
+			 strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, "..") != 0 &&
+		    fchownat(dirfd(d), de->d_name, BWC_UID, BWC_UID, AT_SYMLINK_NOFOLLOW) < 0)
+			init_say("cannot give %s/%s to the camera's user: %s", DAEMON_KS_DIR,
+				 de->d_name, strerror(errno));
+	closedir(d);
+	if (chown(TPM_DEV, 0, BWC_UID) < 0 || chmod(TPM_DEV, 0660) < 0) {
+		init_say("FAILED: cannot open %s to the camera's user: %s", TPM_DEV,
+			 strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -352,7 +394,8 @@ static const char *unseal_advice(int r)
 }
 
 /* Factory default: the volume key is destroyed (crypto-erase), then the
- * sealed key; the next steps provision afresh. */
+ * sealed key and the LDevIDs; the next steps provision afresh. The factory
+ * identity stays: it belongs to the device, not to a system. */
 static void factory_default(void)
 {
 	keystore_t *ks = NULL;
@@ -360,13 +403,11 @@ static void factory_default(void)
 
 	init_say("factory default: crypto-erase of the data volume: %s",
 		 r == STORAGE_OK || r == STORAGE_E_NOT_LUKS ? "done" : storage_strerror(r));
-	if (mount_ext4(KEYS_DEV, "/keys", 0) == 0) {
-		if (ks_open(KS_SPEC, &ks) == KS_OK) {
-			ks_unseal_destroy(ks, SEAL_NAME);
-			ks_close(ks);
-		}
-		umount("/keys");
+	if (ks_open(KS_SPEC, &ks) == KS_OK) {
+		ks_unseal_destroy(ks, SEAL_NAME);
+		ks_close(ks);
 	}
+	forget_system();
 }
 
 static int provision(uint8_t *key)
@@ -374,10 +415,10 @@ static int provision(uint8_t *key)
 	keystore_t *ks = NULL;
 	int r;
 
-	init_say("first boot: provisioning the keys disk and the LUKS2 data volume");
-	if (mkfs_ext4(KEYS_DEV, "bwc-keys") < 0 || mount_ext4(KEYS_DEV, "/keys", 0) < 0 ||
-	    (mkdir("/keys/ks", 0700) < 0 && errno != EEXIST)) {
-		init_say("FAILED: cannot prepare the keys disk %s: %s", KEYS_DEV, strerror(errno));
+	init_say("first boot: provisioning the LUKS2 data volume");
+	if (mkdir(KS_DIR, 0700) < 0 && errno != EEXIST) {
+		init_say("FAILED: cannot create %s on the keys disk %s: %s", KS_DIR, KEYS_DEV,
+			 strerror(errno));
 		return -1;
 	}
 	if ((r = ks_open(KS_SPEC, &ks)) != KS_OK) {
@@ -389,7 +430,6 @@ static int provision(uint8_t *key)
 		r = ks_seal(ks, SEAL_NAME, key, DATA_KEY_BYTES);
 	ks_close(ks);
 	sync();
-	umount("/keys");   /* mounted again only to unseal, at every later boot */
 	if (r != KS_OK) {
 		init_say("FAILED: cannot seal a new data-volume key in the TPM: %s %s",
 			 ks_strerror(r), ks_last_detail());
@@ -410,18 +450,10 @@ static int unseal_key(uint8_t *key)
 	size_t len = 0;
 	int r;
 
-	/* read-write: the TPM keystore takes a lock file in its directory */
-	if (mount_ext4(KEYS_DEV, "/keys", 0) < 0) {
-		init_say("FAILED: the keys disk %s holds no keystore (%s): it was cleared. The data "
-			 "volume stays locked; factory default (boot with bwc.factory_default=1) "
-			 "erases it and starts afresh", KEYS_DEV, strerror(errno));
-		return -1;
-	}
 	r = ks_open(KS_SPEC, &ks);
 	if (r == KS_OK)
 		r = ks_unseal(ks, SEAL_NAME, key, DATA_KEY_BYTES, &len);
 	ks_close(ks);
-	umount("/keys");
 	if (r == KS_OK && len != DATA_KEY_BYTES)
 		r = KS_E_CORRUPT;
 	if (r != KS_OK) {
@@ -434,14 +466,32 @@ static int unseal_key(uint8_t *key)
 	return 0;
 }
 
-/* Unlocks and mounts the data volume at /data; provisions it when it was
- * never formatted (or was crypto-erased). 0 or -1 (message printed). */
+/* The keys disk stays mounted (read-write: the TPM keystores take their lock
+ * files there, the daemon adds its LDevID blobs) until power-off. */
+static int keys_mount(void)
+{
+	if (mount_ext4(KEYS_DEV, KEYS_MNT, 0) == 0)
+		return 0;
+	init_say("FAILED: the keys disk %s holds no file system (%s): it was cleared, or the "
+		 "factory never wrote it. It held this camera's identity (its TPM keys' blobs "
+		 "and certificates): the factory must provision the camera again; the data volume "
+		 "stays locked", KEYS_DEV, strerror(errno));
+	return -1;
+}
+
+/* Mounts the keys disk, unlocks and mounts the data volume at /data;
+ * provisions the volume when it was never formatted (or was crypto-erased).
+ * 0 or -1 (message printed, nothing left mounted). */
 static int volume_open(int want_factory_default)
 {
 	uint8_t key[DATA_KEY_BYTES];
 	struct storage_info info;
 	int fresh = 0, r;
 
+	if (keys_mount() < 0)
+		return -1;
+	if (!factory_identity_present())
+		goto fail;
 	if (want_factory_default)
 		factory_default();
 	r = storage_status(DATA_DEV, &info);
@@ -471,12 +521,16 @@ static int volume_open(int want_factory_default)
 			 strerror(errno));
 		goto fail;
 	}
-	if (fresh && install_identity() < 0)
+	if ((fresh && data_dirs() < 0) || daemon_access() < 0) {
+		umount("/data");
+		storage_lock(MAP_NAME);
 		goto fail;
+	}
 	init_say("data volume unlocked and mounted on /data (%s)", fresh ? "new" : "existing");
 	return 0;
 fail:
 	explicit_bzero(key, sizeof(key));
+	umount(KEYS_MNT);
 	return -1;
 }
 
@@ -533,6 +587,8 @@ void init_poweroff(void)
 		if (umount("/data") < 0)
 			init_say("unmount /data: %s", strerror(errno));
 		storage_lock(MAP_NAME);
+		if (umount(KEYS_MNT) < 0)
+			init_say("unmount %s: %s", KEYS_MNT, strerror(errno));
 	}
 	sync();
 	reboot(RB_POWER_OFF);

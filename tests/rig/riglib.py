@@ -625,9 +625,9 @@ class Rig:
         say("rig %s in %s, %d camera(s), %s enrolment" % (self.prefix, self.dir, cameras,
                                                           "manual" if manual_enrol else "auto"))
         try:
-            # camera VMs carry their factory keys into the VM (files); process
-            # cameras get a swtpm each, like the controller
-            self.make_pki(cameras, tpm=tpm and not image)
+            # process cameras get a swtpm each, like the controller; a camera VM's
+            # factory step is vmlib.prepare (its keys made in the VM's own TPM)
+            self.make_pki(0 if image else cameras, tpm=tpm)
             if image:
                 import vmlib
                 for i in range(1, cameras + 1):

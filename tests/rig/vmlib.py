@@ -3,8 +3,6 @@
 # on a tap that is a port of the rig's bridge. Used by riglib when `up --image` is given.
 
 import fcntl
-import importlib.machinery
-import importlib.util
 import json
 import os
 import shutil
@@ -14,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from riglib import LOG_MARKER, RigError, REPO, say, serial_of
+from riglib import LOG_MARKER, RigError, run, say, serial_of
 
 # BWC_QEMU: another QEMU binary (or a missing one, to see the test skipped)
 QEMU = os.environ.get("BWC_QEMU", "qemu-system-x86_64")
@@ -26,11 +24,21 @@ READY = "bwc-init: camera daemon started"
 FAILED = "bwc-init: FAILED:"
 CAMERA_CONF_IN_VM = "/etc/bwc.conf"
 STATUS_IN_VM = "/data/state/status.json"
+# The keys disk as the factory writes it: the daemon's keystore directory (the
+# image's /etc/bwc.conf: tpm:device:/dev/tpmrm0;dir=/keys/bwc), owned by the
+# camera's user, holding what `bwc-pki provision` wrote into it: TPM-wrapped key
+# blobs and certificates, nothing secret. init adds ks/ (its sealed data key).
+KEYS_DISK_DAEMON_DIR = "bwc"
+FACTORY_FILES = ("idevid.tpmkey", "idevid.pem", "video.tpmkey", "video.pem",
+                 "manufacturer-root.pem")
+CAMERA_UID = 1000
+# TPM2_Shutdown(TPM_SU_CLEAR): tag NO_SESSIONS, size 12, command code 0x145
+TPM2_SHUTDOWN_CLEAR = bytes.fromhex("80010000000c000001450000")
 
 
 def usable():
     """(True, "") when QEMU and swtpm can run cameras here, else (False, why)."""
-    for tool, pkg in ((QEMU, "qemu-system-x86"), ("swtpm", "swtpm")):
+    for tool, pkg in ((QEMU, "qemu-system-x86"), ("swtpm", "swtpm"), ("mke2fs", "e2fsprogs")):
         if not shutil.which(tool):
             return False, "%s is not installed (Debian package %s)" % (tool, pkg)
     if not os.path.exists("/dev/net/tun"):
@@ -52,16 +60,6 @@ def image_files(image):
     return files
 
 
-def _image_build_module():
-    """image/build as a module: the per-camera factory part uses its cpio writer."""
-    loader = importlib.machinery.SourceFileLoader("bwc_image_build",
-                                                  str(REPO / "image" / "build"))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
 # ---- paths of one VM camera -------------------------------------------------------
 class Vm:
     def __init__(self, rig, index):
@@ -70,12 +68,14 @@ class Vm:
         self.dir = d
         self.keys_disk, self.data_disk = d / "disk-keys.img", d / "disk-data.img"
         self.tpm_dir = d / "tpm"
+        # what the factory wrote on the keys disk, kept on the host (public: blobs of
+        # this TPM and certificates); the camera's live keystore is on its keys disk
+        self.factory_keys = d / "factory-keys"
         # sockets under /run: a unix socket path has at most 107 bytes, a --state may be long
         self.sock_dir = Path("/run/bwc-rig") / rig.prefix / ("cam%d" % index)
         self.swtpm_sock = self.sock_dir / "swtpm.sock"
         self.qmp_sock, self.chan_sock = self.sock_dir / "qmp.sock", self.sock_dir / "chan.sock"
         self.chan_lock = d / "chan.lock"
-        self.initrd = d / "initrd.img"
         self.log = d / "bwc.log"
         self.tap = "cam%d" % index
         self.swtpm_pid_file = rig.run_dir / ("cam%d-swtpm.pid" % index)
@@ -86,25 +86,132 @@ def vm(rig, index):
 
 
 def prepare(rig, index, image):
-    """The factory's work for camera index: blank disks, an empty TPM, and this camera's
-    initrd = the image's initrd plus its factory part (/factory/keystore: the IDevID
-    that `bwc-pki provision` made in camN/keystore)."""
+    """The factory's work for camera index: an empty data disk, its TPM with the IDevID
+    and video-signing keys made inside (factory_provision), and its keys disk holding
+    their blobs and certificates. Every camera boots the image's initrd as it is."""
     v = Vm(rig, index)
-    _, initrd = image_files(image)
-    for disk, size in ((v.keys_disk, KEYS_DISK_BYTES), (v.data_disk, DATA_DISK_BYTES)):
-        with open(disk, "wb") as f:
-            f.truncate(size)
-    v.tpm_dir.mkdir(mode=0o700, exist_ok=True)
-    build = _image_build_module()
-    tree = build.Tree()
-    tree.mkdir("/factory/keystore", 0o700)
-    for f in sorted(rig.keystore(index).iterdir()):
-        tree.add("/factory/keystore/" + f.name, f.read_bytes(), 0o600, "factory")
-    base = initrd.read_bytes()
-    with open(v.initrd, "wb") as f:
-        f.write(base + b"\0" * (-len(base) % 4) + build.cpio(tree))
-    say("cam%d: VM disks %s, %s; TPM state %s; initrd with factory identity %s"
-        % (index, v.keys_disk.name, v.data_disk.name, v.tpm_dir, serial_of(index)))
+    image_files(image)
+    v.dir.mkdir(parents=True, exist_ok=True)
+    with open(v.data_disk, "wb") as f:
+        f.truncate(DATA_DISK_BYTES)
+    factory_provision(rig, index)
+    say("cam%d: VM disks %s (identity of %s), %s; TPM state %s"
+        % (index, v.keys_disk.name, serial_of(index), v.data_disk.name, v.tpm_dir))
+
+
+def factory_provision(rig, index):
+    """A new TPM for camera index (its state directory emptied), the factory identity
+    made in it, and a new keys disk: what a factory does to a camera's TPM and flash.
+    The private keys never exist outside the TPM."""
+    v = Vm(rig, index)
+    stop_swtpm(v)
+    shutil.rmtree(v.tpm_dir, ignore_errors=True)
+    v.tpm_dir.mkdir(mode=0o700, parents=True)
+    shutil.rmtree(v.factory_keys, ignore_errors=True)
+    v.factory_keys.mkdir(mode=0o700)
+    with factory_tpm(v) as sock:
+        spec = "tpm:swtpm:path=%s;dir=%s" % (sock, v.factory_keys)
+        run([str(rig.binary("certs/tool/bwc-pki")), "provision", "--factory",
+             str(rig.dir / "factory"), "--serial", serial_of(index), "--keystore", spec],
+            env=rig.env())
+    write_keys_disk(v)
+
+
+class factory_tpm:
+    """The VM's TPM on the factory's bench: a swtpm on the VM's TPM state directory with
+    a command socket, started (not-need-init, startup-clear) as a powered-on TPM is;
+    shut down in order (TPM2_Shutdown) and stopped before QEMU ever uses that state."""
+
+    def __init__(self, v):
+        self.v = v
+        self.sock = v.sock_dir / "factory-tpm.sock"
+        # tpm2-tss's swtpm TCTI finds the control channel at <path>.ctrl
+        self.ctrl = v.sock_dir / "factory-tpm.sock.ctrl"
+
+    def __enter__(self):
+        self.v.sock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for s in (self.sock, self.ctrl):
+            s.unlink(missing_ok=True)
+        log = self.v.dir / "swtpm-factory.log"
+        self.proc = subprocess.Popen(
+            ["swtpm", "socket", "--tpm2", "--tpmstate", "dir=%s" % self.v.tpm_dir,
+             "--server", "type=unixio,path=%s" % self.sock,
+             "--ctrl", "type=unixio,path=%s" % self.ctrl,
+             "--flags", "not-need-init,startup-clear", "--log", "file=%s,level=1" % log],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        deadline = time.monotonic() + 10
+        while not self.sock.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RigError("the factory's swtpm for cam%d did not start; see %s"
+                               % (self.v.index, log))
+            time.sleep(0.02)
+        return self.sock
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def shutdown(self):
+        """TPM2_Shutdown(CLEAR): an orderly power-down, so the TPM does not count it
+        as a disorderly one when QEMU's TPM starts from this state."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        try:
+            s.connect(str(self.sock))
+            s.sendall(TPM2_SHUTDOWN_CLEAR)
+            answer = s.recv(64)
+        except OSError as e:
+            raise RigError("cam%d: TPM2_Shutdown to the factory's swtpm (%s): %s"
+                           % (self.v.index, self.sock, e))
+        finally:
+            s.close()
+        if answer[6:10] != b"\0\0\0\0":
+            raise RigError("cam%d: the factory's swtpm refused TPM2_Shutdown (answer %s)"
+                           % (self.v.index, answer.hex()))
+
+    def stop(self):
+        try:
+            if self.proc.poll() is None:
+                self.shutdown()
+        finally:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            for s in (self.sock, self.ctrl):
+                s.unlink(missing_ok=True)
+
+
+def write_keys_disk(v):
+    """The keys disk as the factory writes it: ext4 with bwc/ (the daemon's keystore,
+    owned by the camera's user) holding the factory's blobs and certificates."""
+    missing = [f for f in FACTORY_FILES if not (v.factory_keys / f).is_file()]
+    if missing:
+        raise RigError("cam%d: bwc-pki provision left no %s in %s"
+                       % (v.index, ", ".join(missing), v.factory_keys))
+    root = v.dir / "keys-disk.tmp"
+    shutil.rmtree(root, ignore_errors=True)
+    daemon_dir = root / KEYS_DISK_DAEMON_DIR
+    daemon_dir.mkdir(mode=0o700, parents=True)
+    os.chmod(root, 0o755)
+    os.chown(daemon_dir, CAMERA_UID, CAMERA_UID)
+    for name in FACTORY_FILES:
+        dest = daemon_dir / name
+        shutil.copyfile(v.factory_keys / name, dest)
+        os.chmod(dest, 0o600 if name.endswith(".tpmkey") else 0o644)
+        os.chown(dest, CAMERA_UID, CAMERA_UID)
+    with open(v.keys_disk, "wb") as f:
+        f.truncate(KEYS_DISK_BYTES)
+    try:
+        run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", "bwc-keys", "-d", str(root),
+             str(v.keys_disk)])
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def add_tap(rig, index):
@@ -118,7 +225,7 @@ def add_tap(rig, index):
 
 def qemu_argv(rig, index, image, extra_cmdline=""):
     v = Vm(rig, index)
-    vmlinuz, _ = image_files(image)
+    vmlinuz, initrd = image_files(image)
     accel = os.environ.get("BWC_VM_ACCEL", "tcg")
     # BWC_VM_CMDLINE: extra kernel arguments for tests, e.g. bwc.factory_default=1
     cmdline = " ".join(("console=ttyS0 loglevel=4 panic=-1 bwc.testchan=1", extra_cmdline,
@@ -128,7 +235,7 @@ def qemu_argv(rig, index, image, extra_cmdline=""):
             "-m", str(VM_MEMORY_MIB), "-smp", "1",
             "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
             "-rtc", "base=%s" % rig.now().strftime("%Y-%m-%dT%H:%M:%S"),
-            "-kernel", str(vmlinuz), "-initrd", str(v.initrd), "-append", cmdline.strip(),
+            "-kernel", str(vmlinuz), "-initrd", str(initrd), "-append", cmdline.strip(),
             "-drive", "file=%s,format=raw,if=virtio" % v.keys_disk,
             "-drive", "file=%s,format=raw,if=virtio" % v.data_disk,
             "-chardev", "socket,id=tpm,path=%s" % v.swtpm_sock,
