@@ -104,12 +104,15 @@ def factory_provision(rig, index):
     made in it, and a new keys disk: what a factory does to a camera's TPM and flash.
     The private keys never exist outside the TPM."""
     v = Vm(rig, index)
+    if rig.is_up() and rig.running(rig.host("cam%d" % index)):
+        raise RigError("cam%d is running: stop it (`bwc-rig stop cam%d`) before the factory "
+                       "provisions its TPM again" % (index, index))
     stop_swtpm(v)
     shutil.rmtree(v.tpm_dir, ignore_errors=True)
     v.tpm_dir.mkdir(mode=0o700, parents=True)
     shutil.rmtree(v.factory_keys, ignore_errors=True)
     v.factory_keys.mkdir(mode=0o700)
-    with factory_tpm(v) as sock:
+    with FactoryTpm(v) as sock:
         spec = "tpm:swtpm:path=%s;dir=%s" % (sock, v.factory_keys)
         run([str(rig.binary("certs/tool/bwc-pki")), "provision", "--factory",
              str(rig.dir / "factory"), "--serial", serial_of(index), "--keystore", spec],
@@ -117,7 +120,7 @@ def factory_provision(rig, index):
     write_keys_disk(v)
 
 
-class factory_tpm:
+class FactoryTpm:
     """The VM's TPM on the factory's bench: a swtpm on the VM's TPM state directory with
     a command socket, started (not-need-init, startup-clear) as a powered-on TPM is;
     shut down in order (TPM2_Shutdown) and stopped before QEMU ever uses that state."""
