@@ -53,6 +53,17 @@ def watch_alarms(t, rid, name, timeout, state="complete"):
     return st, seen, alarms
 
 
+def wait_unstaged(t, rid, alarm=None, timeout=10):
+    """The forwarder records Complete first, then empties staging and clears its
+    alarms (crash safety): wait for those steps; returns the alarms at the end."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alarms = {a.get("name") for a in emslib.forward_status(t).get("alarms", [])}
+        if time.monotonic() > deadline or not (staged(t, rid) or alarm in alarms):
+            return alarms
+        time.sleep(0.3)
+
+
 def part_a(t):
     print("== (a) the rig's Swift down during the offload", flush=True)
     t.up(1)
@@ -122,6 +133,7 @@ def part_b(t):
         emslib.fault_stop(proc)
         proc, _ = emslib.fault_start(t.rig, d, "ok")
         st, _, _ = watch_alarms(t, r1, "-", 60)
+        wait_unstaged(t, r1)
         t.check("destination fixed: the recording completes, staging emptied",
                 st.get("state") == "complete" and not staged(t, r1), st)
 
@@ -148,6 +160,7 @@ def part_b(t):
                 {"st": st, "alarms": alarms})
         flag.unlink()
         st, _, alarms = watch_alarms(t, r3, "-", 60)
+        alarms = wait_unstaged(t, r3, "destination-full")
         t.check("507 over (flag removed): complete, staging emptied, alarm cleared",
                 st.get("state") == "complete" and not staged(t, r3)
                 and "destination-full" not in alarms, {"st": st, "alarms": alarms})
