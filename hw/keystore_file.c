@@ -27,28 +27,6 @@ struct keystore {
 	char dir[PATH_MAX];
 };
 
-static const struct {
-	int code;
-	const char *text;
-} errors[] = {
-	{ KS_OK, "Success." },
-	{ KS_E_NOMEM, "Out of memory." },
-	{ KS_E_INPUT, "Invalid argument: bad key name ([a-z0-9._-], 1 to 32, not starting with '.') or keystore spec." },
-	{ KS_E_NOT_FOUND, "No key of that name in the keystore." },
-	{ KS_E_EXISTS, "A key of that name already exists; destroy it first." },
-	{ KS_E_IO, "The keystore storage failed (see errno)." },
-	{ KS_E_CRYPTO, "A cryptographic operation on the key failed." },
-	{ KS_E_CORRUPT, "The stored key is unreadable or not a P-256 key." },
-};
-
-const char *ks_strerror(int err)
-{
-	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
-		if (errors[i].code == err)
-			return errors[i].text;
-	return "Unknown keystore error.";
-}
-
 static bool name_ok(const char *name)
 {
 	size_t n;

@@ -17,7 +17,6 @@ int ks_read_file(const char *path, size_t max, uint8_t **ret_buf, size_t *ret_le
 
 /* keystore_file.c under its build-time names */
 struct ksfile_store;
-const char *ksfile_strerror(int err);
 int ksfile_open(const char *spec, struct ksfile_store **ret);
 void ksfile_close(struct ksfile_store *ks);
 int ksfile_create_ec(struct ksfile_store *ks, const char *name, uint8_t *spki, size_t cap,
