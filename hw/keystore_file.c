@@ -27,29 +27,14 @@ struct keystore {
 	char dir[PATH_MAX];
 };
 
-static bool name_ok(const char *name)
-{
-	size_t n;
-
-	if (!name)
-		return false;
-	n = strnlen(name, KS_NAME_MAX + 1);
-	if (n == 0 || n > KS_NAME_MAX || name[0] == '.')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
-			return false;
-	}
-	return true;
-}
+/* hw/keystore.c (this file is built with renamed ks_* entry points only). */
+bool ks_name_ok(const char *name);
 
 static int key_path(keystore_t *ks, const char *name, const char *suffix, char *out, size_t cap)
 {
 	int n;
 
-	if (!ks || !name_ok(name))
+	if (!ks || !ks_name_ok(name))
 		return KS_E_INPUT;
 	n = snprintf(out, cap, "%s/%s%s", ks->dir, name, suffix);
 	if (n < 0 || (size_t)n >= cap)
