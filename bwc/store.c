@@ -1,6 +1,7 @@
 /* store.c - the camera's recording store (store.h): recording.json per
  * recording, clips written as .part under a lock, receipts before deletion. */
 #include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/random.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
@@ -241,6 +242,8 @@ static json_t *recording_to_json(const struct store_recording *r, int with_recei
 			goto fail;
 	json_object_set_new(o, "clips", clips);
 	clips = NULL;
+	if (r->signing_cert)
+		json_object_set_new(o, "signing_cert", json_string(r->signing_cert));
 	if (r->extra_json) {
 		json_t *extra = json_loads(r->extra_json, JSON_REJECT_DUPLICATES, NULL);
 		if (!extra || json_object_update(o, extra) < 0) {
@@ -428,7 +431,8 @@ static int parse_recording(json_t *o, struct store_recording *r)
 {
 	static const char *const names[] = { "recording_id", "serial", "model", "firmware",
 					     "user_id", "timezone", "trigger_on", "trigger_off",
-					     "start", "stop", "clips", "gnss", "bookmarks", NULL };
+					     "start", "stop", "clips", "gnss", "bookmarks",
+					     "signing_cert", NULL };
 	json_t *clips, *off, *stop, *v;
 	size_t i;
 
@@ -468,6 +472,18 @@ static int parse_recording(json_t *o, struct store_recording *r)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(r->clips[j].clip_id, r->clips[i].clip_id) == 0)
 				return -EBADMSG;
+	}
+	v = json_object_get(o, "signing_cert");
+	if (v) {
+		uint8_t der[STORE_CERT_DER_MAX];
+		const char *b64 = json_string_value(v);
+		size_t n;
+
+		if (!b64 || env_b64_decode(b64, strlen(b64), der, sizeof(der), &n) < 0 || n == 0)
+			return -EBADMSG;
+		r->signing_cert = strdup(b64);
+		if (!r->signing_cert)
+			return -ENOMEM;
 	}
 	return parse_extra(o, r);
 }
@@ -586,8 +602,10 @@ void store_recording_free(struct store_recording *r)
 		return;
 	free(r->clips);
 	free(r->extra_json);
+	free(r->signing_cert);
 	r->clips = NULL;
 	r->extra_json = NULL;
+	r->signing_cert = NULL;
 	r->n_clips = r->n_bookmarks = 0;
 }
 
@@ -1485,17 +1503,25 @@ int store_save_destination_key(store_t *s, const uint8_t *der, size_t len, const
 	return e;
 }
 
-int store_save_signing_cert(store_t *s, const struct store_recording *r, const char *pem,
-			    size_t len)
+int store_save_signing_cert(store_t *s, struct store_recording *r, const char *pem, size_t len)
 {
-	char path[PATH_MAX];
-	int e;
+	uint8_t der[STORE_CERT_DER_MAX];
+	char path[PATH_MAX], *b64 = NULL;
+	int e, n;
 
 	if (!s || !r || !pem || len == 0 || len > 16384)
 		return -EINVAL;
-	if ((e = rec_path(s, r->id, STORE_SIGNING_CERT, path, sizeof(path))) < 0)
+	n = wc_CertPemToDer((const unsigned char *)pem, (int)len, der, sizeof(der), CERT_TYPE);
+	if (n <= 0)
+		return -EBADMSG;
+	if ((e = rec_path(s, r->id, STORE_SIGNING_CERT, path, sizeof(path))) < 0 ||
+	    (e = util_write_file_atomic(path, pem, len, 0644)) < 0)
 		return e;
-	return util_write_file_atomic(path, pem, len, 0644);
+	if (env_b64_encode(der, (size_t)n, &b64) < 0)
+		return -ENOMEM;
+	free(r->signing_cert);
+	r->signing_cert = b64;
+	return write_recording(s, r);
 }
 
 int store_load_destination_key(store_t *s)

@@ -61,6 +61,8 @@ struct store_recording {
 	struct store_clip *clips;        /* owned; freed by store_recording_free */
 	size_t n_bookmarks;              /* bookmarks and GNSS trail are kept as JSON */
 	char *extra_json;                /* {"gnss":[...],"bookmarks":[...]} or NULL; owned */
+	char *signing_cert;              /* base64 DER of the video-signing certificate
+					  * ("signing_cert"), or NULL; owned */
 };
 
 int store_open(const char *data_dir, store_t **ret);
@@ -77,11 +79,13 @@ int store_clip_begin(store_t *s, struct store_recording *r, const char *containe
 /* fsync, SHA-256, rename to the final name, record size/hash in recording.json. */
 int store_clip_end(store_t *s, struct store_recording *r);
 /* The certificate of the camera's video-signing key (PEM), kept beside the
- * clips as STORE_SIGNING_CERT so a verifier can tie the key that signed the
- * video (signed-video/FORMAT.md) to the camera and its manufacturer. */
+ * clips as STORE_SIGNING_CERT and in recording.json ("signing_cert", base64
+ * DER), which travels with the recording to the controller and the
+ * destination: a verifier ties the key that signed the video
+ * (signed-video/FORMAT.md) to the camera and its manufacturer. */
 #define STORE_SIGNING_CERT "video-signing.pem"
-int store_save_signing_cert(store_t *s, const struct store_recording *r, const char *pem,
-			    size_t len);
+#define STORE_CERT_DER_MAX 4096
+int store_save_signing_cert(store_t *s, struct store_recording *r, const char *pem, size_t len);
 /* TriggerOff: closes the recording. */
 int store_recording_end(store_t *s, struct store_recording *r, const struct store_place *off);
 

@@ -692,6 +692,35 @@ static int upload_gnss(struct session *s, struct rec_job *j, const char *contain
 	return r;
 }
 
+/* The certificate of the key that signed the video (signed-video/FORMAT.md),
+ * as PEM beside the clips: an EMS verifies the clips against the manufacturer
+ * root with it (bwc-verify CLIP --cert OBJECT --trust ROOT). Public data. */
+static int upload_signing_cert(struct session *s, struct rec_job *j, const char *container)
+{
+	const char *b64 = jstr(j->meta, "signing_cert");
+	time_t start = jtime(j->meta, "start");
+	struct metab b = { .n = 0 };
+	uint8_t der[DOCK_MAX_DER];
+	char object[200], t[32], md5[33], pem[8192];
+	size_t der_len = 0, pem_len = 0;
+	struct tm tm;
+
+	if (!b64 || !b64[0])
+		return SWIFT_OK;
+	if (env_b64_decode(b64, strlen(b64), der, sizeof(der), &der_len) < 0 ||
+	    certs_der_to_pem(der, der_len, "CERTIFICATE", pem, sizeof(pem), &pem_len) < 0) {
+		snprintf(j->error, sizeof(j->error), "the recording's signing certificate is malformed");
+		return SWIFT_E_LOCAL;
+	}
+	gmtime_r(&start, &tm);
+	strftime(t, sizeof(t), "%Y%m%d_%H%M%S", &tm);
+	snprintf(object, sizeof(object), "%s_%.8s_%s_video-signing.pem", t, j->rid, j->serial);
+	mb_add(&b, "FileType", "pem");
+	md5_mem(pem, pem_len, md5);
+	return swift_put_object(s->sw, container, object, NULL, pem, pem_len, md5,
+				"application/x-pem-file", b.m, b.n);
+}
+
 static int upload_bookmarks(struct session *s, struct rec_job *j, const char *container)
 {
 	json_t *bms = json_object_get(j->meta, "bookmarks"), *bm;
@@ -766,6 +795,8 @@ static int upload_to(struct session *s, struct rec_job *j, const char *container
 		r = upload_gnss(s, j, container);
 	if (r == SWIFT_OK)
 		r = upload_bookmarks(s, j, container);
+	if (r == SWIFT_OK)
+		r = upload_signing_cert(s, j, container);
 	if (r == SWIFT_OK && !rejected) {
 		/* Last: only now does the destination consider the recording whole. */
 		struct metab done = { .n = 0 };

@@ -381,7 +381,8 @@ int dock_decode_recording(const char *json, size_t len, struct dock_recording *r
 {
 	static const char *const allowed[] = { "recording_id", "serial", "model", "firmware",
 					       "user_id", "timezone", "trigger_on", "trigger_off",
-					       "start", "stop", "clips", "gnss", "bookmarks", NULL };
+					       "start", "stop", "clips", "gnss", "bookmarks",
+					       "signing_cert", NULL };
 	char text[DOCK_TEXT_MAX];
 	json_t *root;
 	int r;
@@ -423,6 +424,15 @@ int dock_decode_recording(const char *json, size_t len, struct dock_recording *r
 		r = check_list(root, "bookmarks", MAX_BOOKMARKS, 1, why, whylen);
 	if (r == 0)
 		r = decode_clips(root, ret, why, whylen);
+	/* the video-signing certificate (optional): bounded base64, kept as sent */
+	if (r == 0 && json_object_get(root, "signing_cert")) {
+		uint8_t *der = malloc(DOCK_MAX_DER);
+		size_t n = 0;
+
+		r = der ? dock_b64_member(root, "signing_cert", der, DOCK_MAX_DER, &n, why, whylen)
+			: -ENOMEM;
+		free(der);
+	}
 	if (r == 0) {
 		ret->canonical = json_dumps(root, JSON_COMPACT);
 		if (!ret->canonical)

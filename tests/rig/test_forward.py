@@ -70,8 +70,24 @@ def body(t):
                 and h.get("x-container-meta-status") == "Complete",
                 {k: v for k, v in h.items() if k.startswith("x-container-meta-")})
         want = {emslib.object_name(cl["start"], rid, cl["container"]): cl for cl in doc["clips"]}
-        t.check("%s: one object per clip, named <StartTime>_<RecordingID>.<ext>, nothing else"
-                % rid[:8], set(c["objects"]) == set(want), sorted(c["objects"]))
+        certs = sorted(o for o in c["objects"] if o.endswith("_%s_video-signing.pem" % doc["serial"]))
+        t.check("%s: one object per clip, named <StartTime>_<RecordingID>.<ext>, and the "
+                "video-signing certificate, nothing else" % rid[:8],
+                set(c["objects"]) == set(want) | set(certs)
+                and len(certs) == (1 if doc.get("signing_cert") else 0), sorted(c["objects"]))
+        if certs and not doc["clips"][0].get("synthetic") and doc["clips"][0]["size"] < SYNTH:
+            # an EMS checks the clip it received against the manufacturer root with the
+            # certificate that came with it
+            oname = emslib.object_name(doc["clips"][0]["start"], rid, doc["clips"][0]["container"])
+            clip, pem = t.tmp / ("%s.%s" % (rid, doc["clips"][0]["container"])), t.tmp / "v.pem"
+            emslib.download(t.rig, name, oname, clip)
+            emslib.download(t.rig, name, certs[0], pem)
+            p = t.sh([t.rig.binary("signed-video/bwc-verify"), clip, "--cert", pem, "--trust",
+                      t.rig.dir / "factory" / "manufacturer-root.pem"])
+            t.check("%s: the clip at the destination verifies valid and trusted with the "
+                    "certificate that came with it (bwc-verify exit 0)" % rid[:8],
+                    p.returncode == 0, p.stdout[-300:])
+            clip.unlink(missing_ok=True)
         for oname, clip in want.items():
             o = c["objects"].get(oname)
             if not o:
