@@ -693,8 +693,11 @@ static int upload_gnss(struct session *s, struct rec_job *j, const char *contain
 }
 
 /* The certificate of the key that signed the video (signed-video/FORMAT.md),
- * as PEM beside the clips: an EMS verifies the clips against the manufacturer
- * root with it (bwc-verify CLIP --cert OBJECT --trust ROOT). Public data. */
+ * as PEM beside the clips, for a destination that declares StoreSignedVideo
+ * (it can show and export signed video untouched): it verifies the clips
+ * against the manufacturer root with it (bwc-verify CLIP --cert OBJECT --trust
+ * ROOT). The clips themselves always go as the camera signed them: the
+ * signatures are SEIs that players ignore, and nothing is re-muxed. */
 static int upload_signing_cert(struct session *s, struct rec_job *j, const char *container)
 {
 	const char *b64 = jstr(j->meta, "signing_cert");
@@ -705,7 +708,7 @@ static int upload_signing_cert(struct session *s, struct rec_job *j, const char 
 	size_t der_len = 0, pem_len = 0;
 	struct tm tm;
 
-	if (!b64 || !b64[0])
+	if (!s->caps.signed_video || !b64 || !b64[0])
 		return SWIFT_OK;
 	if (env_b64_decode(b64, strlen(b64), der, sizeof(der), &der_len) < 0 ||
 	    certs_der_to_pem(der, der_len, "CERTIFICATE", pem, sizeof(pem), &pem_len) < 0) {
