@@ -9,6 +9,7 @@
 #include "shared/bulkhash.h"
 
 #define READ_CHUNK 16384
+#define READ_SPACE (64 * 1024)        /* socket read size once the handshake is done */
 #define MAX_PENDING_IN (256 * 1024)   /* ciphertext buffered: reading pauses above this */
 #define WRITE_FLUSH (512 * 1024)      /* clip bytes per disk write; two such buffers per
 				       * connection: one fills while the other is written */
@@ -83,7 +84,6 @@ struct conn {
 	size_t in_off, in_len, in_cap;  /* unread bytes: in[in_off .. in_off + in_len) */
 	uint8_t *out;                   /* ciphertext wolfSSL produced, not yet queued */
 	size_t out_len, out_cap;
-	char rbuf[READ_CHUNK];
 	char pend[READ_CHUNK];          /* plaintext after a complete chunk PUT: the next request */
 	size_t pend_off, pend_len;
 	int handshake_done, closing, busy, reading_paused, handles_open, work_pending;

@@ -719,7 +719,19 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct conn *c = h->data;
 
-	*buf = uv_buf_init(c->rbuf, sizeof(c->rbuf));
+	/* The socket is read straight into the ciphertext buffer: larger reads,
+	 * one copy less. Before the handshake only as much as a record. */
+	size_t space = c->handshake_done ? READ_SPACE : READ_CHUNK;
+
+	if (c->in_off > 0) {   /* compact once per read, not once per record */
+		memmove(c->in, c->in + c->in_off, c->in_len);
+		c->in_off = 0;
+	}
+	if (grow(&c->in, &c->in_cap, c->in_len + space) < 0) {
+		*buf = uv_buf_init(NULL, 0);   /* on_read gets UV_ENOBUFS */
+		return;
+	}
+	*buf = uv_buf_init((char *)c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -732,16 +744,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_close(c, "%s", nread == UV_EOF ? "peer closed" : uv_strerror((int)nread));
 		return;
 	}
-	if (c->in_off > 0) {   /* compact once per read, not once per record */
-		memmove(c->in, c->in + c->in_off, c->in_len);
-		c->in_off = 0;
-	}
-	if (grow(&c->in, &c->in_cap, c->in_len + (size_t)nread) < 0) {
-		conn_close(c, "out of memory");
-		return;
-	}
-	memcpy(c->in + c->in_len, buf->base, (size_t)nread);
-	c->in_len += (size_t)nread;
+	c->in_len += (size_t)nread;   /* on_alloc gave the space after in[in_len] */
 	if (c->in_len >= MAX_PENDING_IN && !c->reading_paused) {
 		c->reading_paused = 1;
 		uv_read_stop(s);
