@@ -34,6 +34,7 @@ struct chunk {
 	int active;                     /* body bytes belong to this chunk */
 	int complete;                   /* its whole body has arrived */
 	int started;                    /* its first disk write ran (stale tail truncated) */
+	int shared;                     /* another connection had this clip going: no running hash */
 	enum dock_code refuse;          /* != DOCK_C_OK: discard the body, then answer this */
 	enum dock_standing refuse_standing;
 	char refuse_msg[200];
@@ -65,6 +66,20 @@ struct offload_io {
 	char fd_key[DOCK_ID_LEN + DOCK_CLIP_ID_LEN + 2]; /* rid/cid of fd */
 	char path[PATH_MAX];
 	volatile int superseded;        /* a newer connection writes this clip: stop touching it */
+	/* Running SHA-256 of the clip, over bytes read back from the staged file
+	 * once each chunk is durable (sync job). The commit uses it when it covers
+	 * exactly the durable size; otherwise it hashes the whole file. Touched by
+	 * the sync and commit jobs only, which never run at the same time. */
+	bulkhash_t *run;
+	char run_rid[DOCK_ID_LEN + 1], run_cid[DOCK_CLIP_ID_LEN + 1];
+	uint64_t run_at;                /* the running hash covers [0, run_at) */
+	/* Loop-owned: the clip of the last chunk this connection accepted, and
+	 * whether another connection has since accepted a chunk of that clip (its
+	 * bytes may be in the file now): then every commit of this connection
+	 * hashes the whole file. */
+	char last_rid[DOCK_ID_LEN + 1], last_cid[DOCK_CLIP_ID_LEN + 1];
+	volatile int run_void;
+	int hashed_running;             /* the last commit used it */
 	/* commit */
 	char rid[DOCK_ID_LEN + 1], cid[DOCK_CLIP_ID_LEN + 1], container[8];
 	struct dock_commit commit;

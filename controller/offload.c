@@ -74,8 +74,16 @@ static void io_close_file(struct offload_io *io)
 	io->fd_key[0] = 0;
 }
 
+static void run_drop(struct offload_io *io)
+{
+	bulkhash_free(io->run);
+	io->run = NULL;
+	io->run_at = 0;
+}
+
 void offload_free(struct conn *c)
 {
+	run_drop(&c->io);
 	io_close_file(&c->io);
 	free(c->io.buf);
 	free(c->io.wbuf);
@@ -159,13 +167,21 @@ static int same_clip(const struct chunk *k, const char *rid, const char *cid)
  * connection may write a clip: older ones drop what they still receive. */
 static void supersede_others(struct conn *c)
 {
-	const struct chunk *rx = &c->io.rx;
+	struct chunk *rx = &c->io.rx;
 
+	memcpy(c->io.last_rid, rx->rid, sizeof(c->io.last_rid));
+	memcpy(c->io.last_cid, rx->cid, sizeof(c->io.last_cid));
 	for (struct conn *o = c->l->conns; o; o = o->next) {
-		if (o == c || o->kind != PEER_LDEVID || strcmp(o->peer_info.serial, c->peer_info.serial) ||
-		    (!same_clip(&o->io.rx, rx->rid, rx->cid) && !same_clip(&o->io.sync, rx->rid, rx->cid)))
+		if (o == c || o->kind != PEER_LDEVID || strcmp(o->peer_info.serial, c->peer_info.serial))
+			continue;
+		if (!strcmp(o->io.last_rid, rx->rid) && !strcmp(o->io.last_cid, rx->cid)) {
+			o->io.run_void = 1;   /* even when idle: our bytes change its file */
+			rx->shared = 1;
+		}
+		if (!same_clip(&o->io.rx, rx->rid, rx->cid) && !same_clip(&o->io.sync, rx->rid, rx->cid))
 			continue;
 		o->io.superseded = 1;
+		rx->shared = 1;   /* its late writes may land in the file: hash it whole at commit */
 		if (o->io.rx.active && o->io.rx.refuse == DOCK_C_OK)
 			refuse(&o->io.rx, DOCK_C_OFFSET, DOCK_S_UNKNOWN,
 			       "a newer connection of this camera writes this clip");
@@ -422,6 +438,43 @@ static void answer_status(struct conn *c, enum dock_clip_state state, uint64_t o
 	free(body);
 }
 
+#define RUN_BLOCK (256 * 1024)
+
+/* Adds the chunk just made durable to the running hash, reading it back from
+ * the file (sync job). Anything unusual drops the running hash: the commit
+ * then hashes the whole file, as it always could. */
+static void run_add(struct offload_io *io, const struct chunk *k)
+{
+	uint64_t pos = k->offset, end = k->offset + k->len;
+	uint8_t *buf;
+
+	if (io->run && (strcmp(io->run_rid, k->rid) || strcmp(io->run_cid, k->cid) ||
+			io->run_at != k->offset || k->shared))
+		run_drop(io);
+	if (!io->run) {
+		if (k->offset != 0 || k->shared || bulkhash_new(BULK_SHA256, &io->run) < 0)
+			return;
+		memcpy(io->run_rid, k->rid, sizeof(io->run_rid));
+		memcpy(io->run_cid, k->cid, sizeof(io->run_cid));
+		io->run_at = 0;
+	}
+	buf = malloc(RUN_BLOCK);
+	while (buf && pos < end) {
+		size_t want = end - pos > RUN_BLOCK ? RUN_BLOCK : (size_t)(end - pos);
+		ssize_t n = pread(io->fd, buf, want, (off_t)pos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || bulkhash_update(io->run, buf, (size_t)n) < 0)
+			break;
+		pos += (uint64_t)n;
+	}
+	free(buf);
+	if (pos == end)
+		io->run_at = end;
+	else
+		run_drop(io);
+}
+
 /* The chunk before is durable: record its end (thread pool). It may run while
  * the next chunk is written to the same file: fdatasync covers at least every
  * byte written before it started, which includes the whole of this chunk. */
@@ -439,8 +492,10 @@ static void sync_work(struct conn *c)
 	if (r == 0 && registry_clip_set_offset(ctl->reg, c->peer_info.serial, k->rid, k->cid,
 					       k->container, k->offset + k->len) < 0)
 		r = -EIO;
-	if (r == 0)
+	if (r == 0) {
 		registry_progress_add(ctl->reg, c->peer_info.serial, k->len, time(NULL));
+		run_add(io, k);
+	}
 	io->sync_error = r < 0 ? -r : 0;
 }
 
@@ -602,12 +657,22 @@ static void commit_work(struct conn *c)
 	if (r == 0)
 		r = open_staged(c, io->rid, io->cid);
 	/* What is receipted is what is on disk: exactly the durable size, hashed
-	 * from the file (an older connection or the disk may have changed it
-	 * since it was written), once, at commit. */
+	 * from the file. Either chunk by chunk, read back once each was durable,
+	 * by this connection from byte 0 with no other connection on the clip
+	 * (the running hash: the hashing then overlaps the transfer instead of
+	 * following it), or else the whole file now (a resumed clip, a clip
+	 * another connection wrote: its late writes may have changed it). */
 	if (r == 0 && ftruncate(io->fd, (off_t)rec->offset) < 0)
 		r = -errno;
-	if (r == 0)
+	if (r == 0 && io->run && !io->superseded && !io->run_void && io->run_at == rec->offset &&
+	    !strcmp(io->run_rid, rec->rid) && !strcmp(io->run_cid, rec->cid)) {
+		r = bulkhash_final(io->run, sha);
+		io->hashed_running = 1;
+	} else if (r == 0) {
 		r = bulkhash_fd(io->fd, rec->offset, sha, NULL, NULL);
+		io->hashed_running = 0;
+	}
+	run_drop(io);
 	if (r < 0) {
 		log_error("commit of %s %s/%s: %s", c->peer_info.serial, io->rid, io->cid, strerror(-r));
 		goto out;
@@ -674,8 +739,9 @@ static void commit_done(struct conn *c)
 
 	if (io->result == DOCK_C_OK && io->answer) {
 		answer_committed(c, io->answer, io->commit.size);
-		log_info("%s: committed %s/%s (%" PRIu64 " bytes), receipt sent", c->peer_info.serial,
-			 io->rid, io->cid, io->commit.size);
+		log_info("%s: committed %s/%s (%" PRIu64 " bytes), receipt sent; SHA-256 %s",
+			 c->peer_info.serial, io->rid, io->cid, io->commit.size, io->hashed_running ?
+			 "read back chunk by chunk as they became durable" : "of the whole staged file");
 		forward_wake(c->l->ctl->fwd);
 	} else {
 		conn_respond_error(c, io->result, DOCK_S_UNKNOWN, "%s", io->result_msg);

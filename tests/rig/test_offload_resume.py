@@ -96,6 +96,10 @@ def body(t):
     t.check("controller received %d application bytes over both docks <= size + the chunks in "
             "flight (%d, +64 KiB of requests)" % (wire, IN_FLIGHT),
             SIZE <= wire <= SIZE + IN_FLIGHT + 65536)
+    # a resumed clip has bytes from two connections: its whole staged file is hashed
+    t.check("controller log: the resumed clip's SHA-256 is of the whole staged file",
+            re.search(r"committed %s/0001 .*SHA-256 of the whole staged file" % rid,
+                      t.log_since("controller", ctl_mark)))
     ready = ol.ready_files(t)
     t.check("the ready file has the camera's SHA-256",
             key in ready and ol.sha256_file(ready[key]) == sha, sorted(ready))
