@@ -9,6 +9,11 @@
 # chunk that does not continue the first is refused (409 offset) while the first is stored;
 # a request other than a chunk sent before a chunk's answer closes the connection
 # ("pipelined requests are not supported"); the real camera then offloads the clip intact.
+# (4) Two connections of one camera on one clip: the first sends the whole clip and waits;
+# the second commits with a wrong hash (the staged bytes are discarded) and sends other
+# bytes of the same size; the first then commits with the hash of what it sent: refused
+# (422), because the controller hashes the staged file, not the chunks the first
+# connection sent (it keeps a running hash of those, valid only while nobody else wrote).
 
 import argparse
 import json
@@ -145,6 +150,7 @@ def pipeline_client(argv):
     ap = argparse.ArgumentParser()
     for opt in ("--cert", "--key", "--ca", "--addr", "--recording"):
         ap.add_argument(opt, required=True)
+    ap.add_argument("--two-connections", action="store_true")
     a = ap.parse_args(argv)
     rec_dir = Path(a.recording)
     doc = json.loads((rec_dir / "recording.json").read_text())
@@ -158,10 +164,13 @@ def pipeline_client(argv):
     ctx.check_hostname = False
     ctx.load_verify_locations(a.ca)
     ctx.load_cert_chain(a.cert, a.key)
-    raw = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    raw.settimeout(30)
-    raw.connect((a.addr, 4433, 0, socket.if_nametoindex("dock0")))
-    tls = ctx.wrap_socket(raw)
+
+    def connect():
+        raw = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        raw.settimeout(30)
+        raw.connect((a.addr, 4433, 0, socket.if_nametoindex("dock0")))
+        return ctx.wrap_socket(raw)
+    tls = connect()
     pending = [b""]
     base = "/v1/recordings/%s/clips/%s" % (rid, cid)
 
@@ -203,6 +212,28 @@ def pipeline_client(argv):
 
     send("PUT", "/v1/recordings/%s" % rid, json.dumps(doc).encode())
     answer("document")
+    if a.two_connections:
+        def commit(sha, label):
+            send("POST", base + "/commit", json.dumps({
+                "size": len(data), "sha256": sha,
+                "complete": bool(clip.get("complete", True))}).encode())
+            return answer(label)
+        first = tls
+        for off in range(0, len(data), ol.MIB):
+            chunk(off, min(ol.MIB, len(data) - off))
+            answer("first connection: chunk at %d" % off)
+        tls = connect()
+        pending[0] = b""
+        commit("f" * 64, "second connection: commit with a wrong hash")
+        data = bytes(b ^ 0x5a for b in data)   # other bytes, same size
+        for off in range(0, len(data), ol.MIB):
+            chunk(off, min(ol.MIB, len(data) - off))
+            answer("second connection: other bytes at %d" % off)
+        tls.close()
+        tls = first
+        pending[0] = b""
+        commit(clip["sha256"], "first connection: commit of what it sent")
+        return 0
     chunk(0)
     chunk(ol.MIB)
     answer("first of two")
@@ -271,6 +302,48 @@ def pipelining(t, addr):
             key in ready and ol.sha256_file(ready[key]) == sha)
 
 
+def two_connections(t, addr):
+    rid, clips = ol.record(t, 2, 1, 3 * ol.MIB)
+    t.require("a 3 MiB recording on cam2", rid and clips)
+    key = ("RIG00002", rid, "0001")
+    sha = ol.clips_of(t, 2)[key]["sha256"]
+    t.require("cam2's daemon stopped (the client uses its identity)",
+              t.bwc_rig("stop", "cam2").returncode == 0)
+    ctl_mark = t.log_size("controller")
+    d = t.rig.cam_dir(2)
+    p = t.exec_in("cam2", ol.PYTHON, ol.HERE / "test_offload_integrity.py", "--pipeline-client",
+                  "--two-connections", "--cert", d / "state" / "ldevid.pem", "--key",
+                  d / "keystore" / "ldevid.key", "--ca", t.rig.ca_pem, "--addr", addr,
+                  "--recording", ol.data_dir(t, 2) / "recordings" / rid, timeout=120)
+    print(p.stdout[-3000:], p.stderr[-2000:], flush=True)
+    res = {}
+    for line in p.stdout.splitlines():
+        if line.startswith("{"):
+            o = json.loads(line)
+            res[o["case"]] = o
+    chunks = [r for c, r in res.items() if " at " in c]
+    t.check("two connections: every chunk of both stored (6 x 200)",
+            len(chunks) == 6 and all(r.get("status") == 200 for r in chunks),
+            sorted((c, r.get("status")) for c, r in res.items()))
+    wrong = res.get("second connection: commit with a wrong hash", {})
+    t.check("the second connection's wrong hash: 422, staged bytes discarded",
+            wrong.get("status") == 422, wrong)
+    last = res.get("first connection: commit of what it sent", {})
+    t.check("the first connection's commit of the hash of what it sent is refused: 422 "
+            "hash-mismatch (the file holds the second connection's bytes)",
+            last.get("status") == 422 and (last.get("body") or {}).get("error") ==
+            "hash-mismatch", last)
+    t.check("nothing receipted, nothing in ready/ for the clip",
+            key not in ol.ready_files(t) and "committed %s" % rid not in
+            t.log_since("controller", ctl_mark))
+    mark = t.log_size("cam2")
+    t.require("cam2's daemon started again", t.bwc_rig("restart", "cam2").returncode == 0)
+    t.check("the real camera then offloads the recording", ol.wait_offloaded(t, 2, mark, 120))
+    ready = ol.ready_files(t)
+    t.check("ready file with the camera's SHA-256",
+            key in ready and ol.sha256_file(ready[key]) == sha)
+
+
 def body(t):
     t.up(2, "--no-ems")   # offload into staging only: no forwarder destination empties it
     addr = ol.controller_address(t)
@@ -278,6 +351,7 @@ def body(t):
     bit_flip(t, addr)
     wrong_hash(t, addr)
     pipelining(t, addr)
+    two_connections(t, addr)
     t.check("nothing left in staging/incoming", not ol.incoming_files(t), ol.incoming_files(t))
 
 
