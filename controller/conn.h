@@ -11,7 +11,7 @@
 #define READ_CHUNK 16384
 #define READ_SPACE (64 * 1024)        /* socket read size once the handshake is done */
 #define MAX_PENDING_IN (256 * 1024)   /* ciphertext buffered: reading pauses above this */
-#define WRITE_FLUSH (512 * 1024)      /* clip bytes per disk write; two such buffers per
+#define WRITE_FLUSH (256 * 1024)      /* clip bytes per disk write; two such buffers per
 				       * connection: one fills while the other is written */
 
 enum cert_kind { PEER_NONE, PEER_IDEVID, PEER_LDEVID };
