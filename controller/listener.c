@@ -642,6 +642,10 @@ static void feed_app(struct conn *c, const char *p, size_t n)
 		conn_close(c, "malformed request: %s", c->http.why);
 		return;
 	}
+	if (from_pend && used == 0 && r != DOCK_HTTP_DONE) {
+		conn_close(c, "request parser made no progress");   /* never loop on pend */
+		return;
+	}
 	if (from_pend) {
 		c->pend_off += used;
 		c->pend_len -= used;
