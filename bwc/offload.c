@@ -4,10 +4,12 @@
  * the controller's signed receipt is verified against the pin and written to
  * the receipts log. */
 #include "bwc/bwc.h"
+#include "bwc/offload.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@ struct session {
 	struct uplink *u;
 	struct offload_stats *stats;
 	uint64_t chunk;
+	size_t window;                /* chunk PUTs that may be unanswered (PROTOCOL.md §9.1) */
 	struct dock_http h;
 	char why[256];
 };
@@ -140,39 +143,76 @@ static enum offload_result clip_status(struct session *s, const char *base,
 	return OFFLOAD_DONE;
 }
 
+static enum offload_result link_failed(struct session *s, int r)
+{
+	log_warn("%s", s->why);
+	if (r == UPLINK_LOCAL_FAILED)
+		return OFFLOAD_RETRY;
+	return still_docked(s) ? OFFLOAD_RETRY : OFFLOAD_UNDOCKED;
+}
+
+/* Sends the clip from *offset in chunks, with up to s->window of them
+ * unanswered: the next chunk travels while the controller makes the one
+ * before durable. *offset follows the acknowledged (durable) offset. After a
+ * refused chunk nothing more is sent; the answers still due are read. */
 static enum offload_result send_chunks(struct session *s, const char *base, int fd,
 				       const struct store_clip *clip, uint64_t *offset)
 {
-	char path[256];
-	int status = 0, r;
+	struct { uint64_t offset, len; } q[DOCK_PIPELINE];
+	size_t first = 0, n = 0;
+	uint64_t next = *offset;
+	enum offload_result res = OFFLOAD_DONE;
+	int status = 0, failed = 0, r;
+	char path[256], why[160];
 
-	while (*offset < clip->size) {
-		uint64_t len = clip->size - *offset > s->chunk ? s->chunk : clip->size - *offset;
+	while (n > 0 || (!failed && next < clip->size)) {
 		struct dock_clip_status st;
-		char why[160];
+		size_t k;
 
-		snprintf(path, sizeof(path), "%s?offset=%" PRIu64, base, *offset);
-		r = uplink_put_file(s->u, path, fd, *offset, len, still_docked, s, &status, &s->h,
-				    s->why, sizeof(s->why));
-		if (r != UPLINK_OK) {
-			log_warn("%s", s->why);
-			return r == UPLINK_LOCAL_FAILED ? OFFLOAD_RETRY
-			       : still_docked(s)       ? OFFLOAD_RETRY : OFFLOAD_UNDOCKED;
+		if (!failed && next < clip->size && n < s->window) {
+			uint64_t len = clip->size - next > s->chunk ? s->chunk : clip->size - next;
+			snprintf(path, sizeof(path), "%s?offset=%" PRIu64, base, next);
+			r = uplink_send_file(s->u, path, fd, next, len, still_docked, s, s->why,
+					     sizeof(s->why));
+			if (r != UPLINK_OK)
+				return link_failed(s, r);
+			k = (first + n++) % DOCK_PIPELINE;
+			q[k].offset = next;
+			q[k].len = len;
+			next += len;
+			continue;
 		}
-		s->stats->bytes_sent += len;
+		r = uplink_read_answer(s->u, base, &status, &s->h, s->why, sizeof(s->why));
+		if (r != UPLINK_OK)
+			return link_failed(s, r);
+		k = first;
+		first = (first + 1) % DOCK_PIPELINE;
+		n--;
+		s->stats->bytes_sent += q[k].len;
+		if (failed)
+			continue;   /* answers to chunks sent after a refused one */
+		failed = status;
 		if (status == 409)
-			return clip_status(s, base, &st) == OFFLOAD_DONE && st.state != DOCK_CLIP_COMMITTED
-				       ? (*offset = st.offset, OFFLOAD_DONE) : OFFLOAD_RETRY;
-		if (status != 200)
-			return on_error(s, "clip upload");
+			continue;
+		if (status != 200) {
+			res = on_error(s, "clip upload");
+			continue;
+		}
 		if (dock_decode_clip_status(s->h.body, s->h.body_len, &st, why, sizeof(why)) < 0 ||
-		    st.offset != *offset + len) {
+		    st.offset != q[k].offset + q[k].len) {
 			log_error("controller acknowledged an unexpected offset for %s", base);
-			return OFFLOAD_RETRY;
+			res = OFFLOAD_RETRY;
+			continue;
 		}
 		*offset = st.offset;
+		failed = 0;
 	}
-	return OFFLOAD_DONE;
+	if (failed == 409) {
+		struct dock_clip_status st;
+		return clip_status(s, base, &st) == OFFLOAD_DONE && st.state != DOCK_CLIP_COMMITTED
+			       ? (*offset = st.offset, OFFLOAD_DONE) : OFFLOAD_RETRY;
+	}
+	return res;
 }
 
 static enum offload_result commit(struct session *s, const char *base,
@@ -295,11 +335,29 @@ static void make_plan(struct session *s, char (*ids)[STORE_ID_LEN + 1], size_t n
 	}
 }
 
+/* How many chunks the controller lets us pipeline: the plan answer's
+ * "pipeline" member (1 if absent: a controller that closes on pipelining). */
+static size_t plan_window(struct session *s)
+{
+	json_t *o = json_loadb(s->h.body ? s->h.body : "", s->h.body_len, 0, NULL);
+	json_t *p = json_object_get(o, "pipeline");
+	json_int_t w = json_is_integer(p) ? json_integer_value(p) : 1;
+
+	json_decref(o);
+	if (w < 1)
+		w = 1;
+	if (w > DOCK_PIPELINE)
+		w = DOCK_PIPELINE;
+	if (w > 1)
+		log_info("the controller takes %d chunks at a time", (int)w);
+	return (size_t)w;
+}
+
 enum offload_result offload_all(struct bwc_identity *id, store_t *store, struct doclink *link,
 				struct uplink *u, uint64_t chunk, struct offload_stats *stats)
 {
 	struct session s = { .id = id, .store = store, .link = link, .u = u, .stats = stats,
-			     .chunk = chunk };
+			     .chunk = chunk, .window = 1 };
 
 	u->keep_going = still_docked;
 	u->keep_going_ud = &s;
@@ -328,6 +386,8 @@ enum offload_result offload_all(struct bwc_identity *id, store_t *store, struct 
 		r = request(&s, "POST", "/v1/offload/plan", body, &status);
 		if (r == OFFLOAD_DONE && status != 200)
 			r = on_error(&s, "offload plan");
+		if (r == OFFLOAD_DONE)
+			s.window = plan_window(&s);
 	}
 	free(body);
 	for (size_t i = 0; r == OFFLOAD_DONE && plan.clips > 0 && i < n; i++)

@@ -3,6 +3,7 @@
  * cameras trust only the CA certificates whose SPKI they pinned; a factory-new
  * camera trusts on first use and pins what it is given (PROTOCOL.md §4). */
 #include "bwc/bwc.h"
+#include "bwc/offload.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -183,7 +184,7 @@ int uplink_connect(struct uplink *u, struct bwc_identity *id, const struct in6_a
 	return UPLINK_OK;
 }
 
-static int read_answer(struct uplink *u, const char *path, int *ret_status, struct dock_http *h,
+int uplink_read_answer(struct uplink *u, const char *path, int *ret_status, struct dock_http *h,
 		       char *why, size_t whylen)
 {
 	char buf[8192];
@@ -228,7 +229,7 @@ int uplink_request(struct uplink *u, const char *method, const char *path, const
 		snprintf(why, whylen, "cannot send %s %s to %s", method, path, u->peer);
 		return UPLINK_IO_FAILED;
 	}
-	return read_answer(u, path, ret_status, h, why, whylen);
+	return uplink_read_answer(u, path, ret_status, h, why, whylen);
 }
 
 int uplink_post(struct uplink *u, const char *path, const char *body, int *ret_status,
@@ -237,9 +238,8 @@ int uplink_post(struct uplink *u, const char *path, const char *body, int *ret_s
 	return uplink_request(u, "POST", path, body, ret_status, h, why, whylen);
 }
 
-int uplink_put_file(struct uplink *u, const char *path, int fd, uint64_t offset, uint64_t len,
-		    int (*keep_going)(void *), void *ud, int *ret_status, struct dock_http *h,
-		    char *why, size_t whylen)
+int uplink_send_file(struct uplink *u, const char *path, int fd, uint64_t offset, uint64_t len,
+		     int (*keep_going)(void *), void *ud, char *why, size_t whylen)
 {
 	char head[512];
 	uint8_t *buf = malloc(UPLINK_BLOCK);
@@ -247,9 +247,13 @@ int uplink_put_file(struct uplink *u, const char *path, int fd, uint64_t offset,
 	int hl = dock_http_request_head_ct(head, sizeof(head), "PUT", path,
 					   "application/octet-stream", (size_t)len), r;
 
-	if (!buf)
-		return UPLINK_IO_FAILED;
+	if (!buf) {
+		snprintf(why, whylen, "out of memory for a %d byte send buffer", UPLINK_BLOCK);
+		return UPLINK_LOCAL_FAILED;
+	}
 	r = hl < 0 || write_all(u, head, (size_t)hl) < 0 ? UPLINK_IO_FAILED : UPLINK_OK;
+	if (r != UPLINK_OK)
+		snprintf(why, whylen, "cannot send PUT %s to %s", path, u->peer);
 	while (r == UPLINK_OK && done < len) {
 		size_t want = len - done > UPLINK_BLOCK ? UPLINK_BLOCK : (size_t)(len - done);
 		ssize_t n = pread(fd, buf, want, (off_t)(offset + done));
@@ -272,9 +276,18 @@ int uplink_put_file(struct uplink *u, const char *path, int fd, uint64_t offset,
 		done += n > 0 ? (uint64_t)n : 0;
 	}
 	free(buf);
+	return r;
+}
+
+int uplink_put_file(struct uplink *u, const char *path, int fd, uint64_t offset, uint64_t len,
+		    int (*keep_going)(void *), void *ud, int *ret_status, struct dock_http *h,
+		    char *why, size_t whylen)
+{
+	int r = uplink_send_file(u, path, fd, offset, len, keep_going, ud, why, whylen);
+
 	if (r != UPLINK_OK)
 		return r;
-	return read_answer(u, path, ret_status, h, why, whylen);
+	return uplink_read_answer(u, path, ret_status, h, why, whylen);
 }
 
 void uplink_close(struct uplink *u)

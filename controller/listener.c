@@ -136,7 +136,7 @@ static void on_handle_closed(uv_handle_t *h)
 {
 	struct conn *c = h->data;
 
-	if (--c->handles_open == 0 && !c->work_pending)
+	if (--c->handles_open == 0 && c->work_pending == 0)
 		conn_free(c);
 }
 
@@ -263,36 +263,49 @@ static int identify_peer(struct conn *c)
 
 static void job_work(uv_work_t *w)
 {
-	struct conn *c = w->data;
+	struct conn_job *job = w->data;
 
-	c->job_work(c);
+	job->work(job->c);
 }
 
 static void job_done(uv_work_t *w, int status)
 {
-	struct conn *c = w->data;
+	struct conn_job *job = w->data;
+	struct conn *c = job->c;
 
-	c->work_pending = 0;
+	job->pending = 0;
+	c->work_pending--;
 	if (c->closing) {
-		if (c->handles_open == 0)
+		if (c->handles_open == 0 && c->work_pending == 0)
 			conn_free(c);
 		return;
 	}
-	c->job_status = status;
-	c->job_done(c);
+	job->status = status;
+	job->done(c);
+}
+
+int conn_queue_job(struct conn *c, struct conn_job *job, void (*work)(struct conn *),
+		   void (*done)(struct conn *))
+{
+	int r;
+
+	if (job->pending)
+		return -EBUSY;
+	job->c = c;
+	job->work = work;
+	job->done = done;
+	job->req.data = job;
+	r = uv_queue_work(c->tcp.loop, &job->req, job_work, job_done);
+	if (r == 0) {
+		job->pending = 1;
+		c->work_pending++;
+	}
+	return r;
 }
 
 int conn_queue(struct conn *c, void (*work)(struct conn *), void (*done)(struct conn *))
 {
-	int r;
-
-	c->job_work = work;
-	c->job_done = done;
-	c->work.data = c;
-	r = uv_queue_work(c->tcp.loop, &c->work, job_work, job_done);
-	if (r == 0)
-		c->work_pending = 1;
-	return r;
+	return conn_queue_job(c, &c->job, work, done);
 }
 
 static void issue_work(struct conn *c)
@@ -344,7 +357,7 @@ static void issue_done(struct conn *c)
 	char *body = NULL;
 	int enrol = c->kind == PEER_IDEVID;
 
-	if (c->job_status < 0 || c->ca_status < 0 ||
+	if (c->job.status < 0 || c->ca_status < 0 ||
 	    certs_parse(c->issued, c->issued_len, &issued) != 0) {
 		conn_respond_error(c, DOCK_C_INTERNAL, DOCK_S_UNKNOWN,
 			      "the system CA could not issue a certificate (code %d); try again",
@@ -608,17 +621,42 @@ static void after_handshake(struct conn *c)
 	arm_timer(c);
 }
 
-static void feed_app(struct conn *c, const char *buf, size_t n)
+/* Feeds n plaintext bytes at p, which may be the unread rest in c->pend.
+ * Bytes after a complete request are kept in c->pend before the request is
+ * handled: only a clip PUT may be followed by the next request before its
+ * answer (PROTOCOL.md §9.1); after any other request that closes the
+ * connection, as it always did. */
+static void feed_app(struct conn *c, const char *p, size_t n)
 {
+	int from_pend = p >= c->pend && p < c->pend + sizeof(c->pend);
 	size_t used = 0;
-	int r = dock_http_feed(&c->http, buf, n, &used);
+	int r = dock_http_feed(&c->http, p, n, &used);
 
+	if (r < 0 && c->io.bad_pipeline) {
+		conn_close(c, "pipelined requests are not supported: only chunks of the clip being "
+			   "sent may follow an unanswered chunk");
+		return;
+	}
 	if (r < 0) {
 		conn_respond_error(c, c->http.error, DOCK_S_UNKNOWN, "%s", c->http.why);
 		conn_close(c, "malformed request: %s", c->http.why);
 		return;
 	}
-	if (r == DOCK_HTTP_DONE && used != n) {
+	if (from_pend && used == 0 && r != DOCK_HTTP_DONE) {
+		conn_close(c, "request parser made no progress");   /* never loop on pend */
+		return;
+	}
+	if (from_pend) {
+		c->pend_off += used;
+		c->pend_len -= used;
+	} else if (used < n) {
+		memcpy(c->pend, p + used, n - used);
+		c->pend_off = 0;
+		c->pend_len = n - used;
+	}
+	if (c->pend_len == 0)
+		c->pend_off = 0;
+	if (r == DOCK_HTTP_DONE && c->pend_len && !c->http.streaming) {
 		conn_close(c, "pipelined requests are not supported");
 		return;
 	}
@@ -649,8 +687,15 @@ void conn_drive(struct conn *c)
 		conn_flush(c);
 		after_handshake(c);
 	}
-	while (!c->closing && !c->busy && !c->work_pending) {
-		int n = wolfSSL_read(c->ssl, buf, sizeof(buf));
+	while (!c->closing && !c->busy && !offload_blocked(c)) {
+		int n;
+		if (c->pend_len) {
+			feed_app(c, c->pend + c->pend_off, c->pend_len);
+			if (!c->closing && !c->busy && offload_flush(c))
+				break;
+			continue;
+		}
+		n = wolfSSL_read(c->ssl, buf, sizeof(buf));
 		if (n <= 0) {
 			int err = wolfSSL_get_error(c->ssl, n);
 			conn_flush(c);
@@ -678,7 +723,19 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct conn *c = h->data;
 
-	*buf = uv_buf_init(c->rbuf, sizeof(c->rbuf));
+	/* The socket is read straight into the ciphertext buffer: larger reads,
+	 * one copy less. Before the handshake only as much as a record. */
+	size_t space = c->handshake_done ? READ_SPACE : READ_CHUNK;
+
+	if (c->in_off > 0) {   /* compact once per read, not once per record */
+		memmove(c->in, c->in + c->in_off, c->in_len);
+		c->in_off = 0;
+	}
+	if (grow(&c->in, &c->in_cap, c->in_len + space) < 0) {
+		*buf = uv_buf_init(NULL, 0);   /* on_read gets UV_ENOBUFS */
+		return;
+	}
+	*buf = uv_buf_init((char *)c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -691,16 +748,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_close(c, "%s", nread == UV_EOF ? "peer closed" : uv_strerror((int)nread));
 		return;
 	}
-	if (c->in_off > 0) {   /* compact once per read, not once per record */
-		memmove(c->in, c->in + c->in_off, c->in_len);
-		c->in_off = 0;
-	}
-	if (grow(&c->in, &c->in_cap, c->in_len + (size_t)nread) < 0) {
-		conn_close(c, "out of memory");
-		return;
-	}
-	memcpy(c->in + c->in_len, buf->base, (size_t)nread);
-	c->in_len += (size_t)nread;
+	c->in_len += (size_t)nread;   /* on_alloc gave the space after in[in_len] */
 	if (c->in_len >= MAX_PENDING_IN && !c->reading_paused) {
 		c->reading_paused = 1;
 		uv_read_stop(s);

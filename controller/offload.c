@@ -3,8 +3,11 @@
  * acknowledged only once it is on disk (fdatasync) and its new durable size is
  * in the registry. At commit the whole-file SHA-256 is checked, the file moves
  * atomically to the ready queue and a signed receipt is issued. All disk work
- * runs in the thread pool; while it runs the connection reads nothing more
- * (backpressure), so memory per connection stays bounded.
+ * runs in the thread pool. Reading goes on while it runs: one buffer fills
+ * while the other is written, and the next chunk of a clip is received while
+ * the one before is made durable (pipelining, PROTOCOL.md §9.1). Memory per
+ * connection stays bounded: two write buffers; a third chunk or a full second
+ * buffer stops reading until the disk catches up (backpressure).
  *
  * Staging layout: DIR/incoming/SERIAL/RID/CID.part, DIR/ready/SERIAL/RID/CID.EXT */
 #include "controller/conn.h"
@@ -71,12 +74,21 @@ static void io_close_file(struct offload_io *io)
 	io->fd_key[0] = 0;
 }
 
+static void run_drop(struct offload_io *io)
+{
+	bulkhash_free(io->run);
+	io->run = NULL;
+	io->run_at = 0;
+}
+
 void offload_free(struct conn *c)
 {
+	run_drop(&c->io);
 	io_close_file(&c->io);
 	free(c->io.buf);
+	free(c->io.wbuf);
 	free(c->io.answer);
-	c->io.buf = NULL;
+	c->io.buf = c->io.wbuf = NULL;
 	c->io.answer = NULL;
 }
 
@@ -118,17 +130,17 @@ static enum dock_code may_offload(struct conn *c, enum dock_standing *st, char *
 	return DOCK_C_OK;
 }
 
-static void refuse(struct offload_io *io, enum dock_code code, enum dock_standing st,
+static void refuse(struct chunk *k, enum dock_code code, enum dock_standing st,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void refuse(struct offload_io *io, enum dock_code code, enum dock_standing st,
+static void refuse(struct chunk *k, enum dock_code code, enum dock_standing st,
 		   const char *fmt, ...)
 {
 	va_list ap;
 
-	io->refuse = code;
-	io->refuse_standing = st;
+	k->refuse = code;
+	k->refuse_standing = st;
 	va_start(ap, fmt);
-	vsnprintf(io->refuse_msg, sizeof(io->refuse_msg), fmt, ap);
+	vsnprintf(k->refuse_msg, sizeof(k->refuse_msg), fmt, ap);
 	va_end(ap);
 }
 
@@ -145,84 +157,118 @@ static int space_left(const struct ctl *ctl, uint64_t need)
 
 /* ---- receiving a chunk ---------------------------------------------------- */
 
+static int same_clip(const struct chunk *k, const char *rid, const char *cid)
+{
+	return k->active && strcmp(k->rid, rid) == 0 && strcmp(k->cid, cid) == 0;
+}
+
 /* A camera that lost its dock link may still have an old connection here
  * whose TCP retransmissions arrive after it reconnected. Only the newest
  * connection may write a clip: older ones drop what they still receive. */
 static void supersede_others(struct conn *c)
 {
+	struct chunk *rx = &c->io.rx;
+
+	memcpy(c->io.last_rid, rx->rid, sizeof(c->io.last_rid));
+	memcpy(c->io.last_cid, rx->cid, sizeof(c->io.last_cid));
 	for (struct conn *o = c->l->conns; o; o = o->next) {
-		if (o == c || !o->io.active || o->kind != PEER_LDEVID ||
-		    strcmp(o->peer_info.serial, c->peer_info.serial) ||
-		    strcmp(o->io.rid, c->io.rid) || strcmp(o->io.cid, c->io.cid))
+		if (o == c || o->kind != PEER_LDEVID || strcmp(o->peer_info.serial, c->peer_info.serial))
+			continue;
+		if (!strcmp(o->io.last_rid, rx->rid) && !strcmp(o->io.last_cid, rx->cid)) {
+			o->io.run_void = 1;   /* even when idle: our bytes change its file */
+			rx->shared = 1;
+		}
+		if (!same_clip(&o->io.rx, rx->rid, rx->cid) && !same_clip(&o->io.sync, rx->rid, rx->cid))
 			continue;
 		o->io.superseded = 1;
-		if (o->io.refuse == DOCK_C_OK) {
-			o->io.refuse = DOCK_C_OFFSET;
-			o->io.refuse_standing = DOCK_S_UNKNOWN;
-			snprintf(o->io.refuse_msg, sizeof(o->io.refuse_msg),
-				 "a newer connection of this camera writes this clip");
-		}
+		rx->shared = 1;   /* its late writes may land in the file: hash it whole at commit */
+		if (o->io.rx.active && o->io.rx.refuse == DOCK_C_OK)
+			refuse(&o->io.rx, DOCK_C_OFFSET, DOCK_S_UNKNOWN,
+			       "a newer connection of this camera writes this clip");
 		log_warn("%s: an older connection still writing %s/%s is superseded", o->peer,
-			 o->io.rid, o->io.cid);
+			 rx->rid, rx->cid);
 	}
+}
+
+/* Where the next chunk of the clip must start: the durable size, or the end
+ * of the unanswered chunk it is pipelined behind. Refuses it otherwise. */
+static int check_offset(struct conn *c, const struct clip_rec *rec, enum dock_standing st)
+{
+	const struct chunk *prev = &c->io.sync;
+	struct chunk *rx = &c->io.rx;
+
+	if (!prev->active) {
+		if (rx->offset == rec->offset)
+			return 0;
+		refuse(rx, DOCK_C_OFFSET, st, "offset %" PRIu64 " is not the durable size %" PRIu64
+		       ": resume from %" PRIu64, rx->offset, rec->offset, rec->offset);
+	} else if (strcmp(prev->rid, rx->rid) || strcmp(prev->cid, rx->cid)) {
+		refuse(rx, DOCK_C_OFFSET, st, "a chunk sent before the answer to the previous one "
+		       "must be of the same clip (%s/%s): wait for the answer", prev->rid, prev->cid);
+	} else if (rx->offset != prev->offset + prev->len) {
+		refuse(rx, DOCK_C_OFFSET, st, "offset %" PRIu64 " does not continue the unanswered "
+		       "chunk before it (which ends at %" PRIu64 "): wait for its answer and resume "
+		       "from the durable size", rx->offset, prev->offset + prev->len);
+	} else {
+		return 0;
+	}
+	return -1;
 }
 
 /* Decides, before any body byte, what happens to a clip PUT. */
 static void chunk_head(struct conn *c, const struct dock_route *route, uint64_t len)
 {
 	struct ctl *ctl = c->l->ctl;
-	struct offload_io *io = &c->io;
+	struct chunk *rx = &c->io.rx;
 	struct clip_rec *rec;
 	enum dock_standing st;
 	enum dock_code code;
 	char msg[200];
 	int r;
 
-	io->active = 1;
-	io->refuse = DOCK_C_OK;
-	io->written = 0;
-	io->buf_len = 0;
-	io->chunk_len = len;
-	snprintf(io->rid, sizeof(io->rid), "%s", route->recording_id);
-	snprintf(io->cid, sizeof(io->cid), "%s", route->clip_id);
-	io->offset = route->offset;
+	memset(rx, 0, sizeof(*rx));
+	rx->active = 1;
+	rx->refuse = DOCK_C_OK;
+	rx->len = len;
+	snprintf(rx->rid, sizeof(rx->rid), "%s", route->recording_id);
+	snprintf(rx->cid, sizeof(rx->cid), "%s", route->clip_id);
+	rx->offset = route->offset;
 	if (!route->has_offset) {
-		refuse(io, DOCK_C_BAD_REQUEST, DOCK_S_UNKNOWN, "PUT of clip bytes needs ?offset=N");
+		refuse(rx, DOCK_C_BAD_REQUEST, DOCK_S_UNKNOWN, "PUT of clip bytes needs ?offset=N");
 		return;
 	}
 	code = may_offload(c, &st, msg, sizeof(msg));
 	if (code != DOCK_C_OK) {
-		refuse(io, code, st, "%s", msg);
+		refuse(rx, code, st, "%s", msg);
 		return;
 	}
 	rec = malloc(sizeof(*rec));
 	if (!rec) {
-		refuse(io, DOCK_C_INTERNAL, st, "out of memory");
+		refuse(rx, DOCK_C_INTERNAL, st, "out of memory");
 		return;
 	}
-	r = registry_clip_get(ctl->reg, c->peer_info.serial, io->rid, io->cid, rec);
+	r = registry_clip_get(ctl->reg, c->peer_info.serial, rx->rid, rx->cid, rec);
 	if (r == -ENOENT)
-		refuse(io, DOCK_C_UNKNOWN_RECORDING, st, "clip %s of recording %s was not announced: "
-		       "send the recording's metadata first", io->cid, io->rid);
+		refuse(rx, DOCK_C_UNKNOWN_RECORDING, st, "clip %s of recording %s was not announced: "
+		       "send the recording's metadata first", rx->cid, rx->rid);
 	else if (r < 0)
-		refuse(io, DOCK_C_UNAVAILABLE, st, "registry unavailable; try again");
+		refuse(rx, DOCK_C_UNAVAILABLE, st, "registry unavailable; try again");
 	else if (rec->committed)
-		refuse(io, DOCK_C_COMMITTED, st, "clip already committed: fetch its receipt");
-	else if (io->offset != rec->offset)
-		refuse(io, DOCK_C_OFFSET, st, "offset %" PRIu64 " is not the durable size %" PRIu64
-		       ": resume from %" PRIu64, io->offset, rec->offset, rec->offset);
-	else if (io->offset + len > rec->size)
-		refuse(io, DOCK_C_BAD_REQUEST, st, "chunk ends at %" PRIu64 ", beyond the declared "
-		       "clip size %" PRIu64, io->offset + len, rec->size);
+		refuse(rx, DOCK_C_COMMITTED, st, "clip already committed: fetch its receipt");
+	else if (check_offset(c, rec, st) < 0)
+		;
+	else if (rx->offset + len > rec->size)
+		refuse(rx, DOCK_C_BAD_REQUEST, st, "chunk ends at %" PRIu64 ", beyond the declared "
+		       "clip size %" PRIu64, rx->offset + len, rec->size);
 	else if (!space_left(ctl, len))
-		refuse(io, DOCK_C_NO_SPACE, st, "staging reserve of %d MiB reached: keep the "
+		refuse(rx, DOCK_C_NO_SPACE, st, "staging reserve of %d MiB reached: keep the "
 		       "recording and retry later", ctl->cfg.staging_reserve_mb);
 	else
-		snprintf(io->container, sizeof(io->container), "%s", rec->container);
+		snprintf(rx->container, sizeof(rx->container), "%s", rec->container);
 	free(rec);
-	if (io->refuse == DOCK_C_OK)
+	if (rx->refuse == DOCK_C_OK)
 		supersede_others(c);
-	if (io->refuse == DOCK_C_NO_SPACE)
+	if (rx->refuse == DOCK_C_NO_SPACE)
 		log_warn("staging area %s below its reserve: refusing bytes from %s",
 			 ctl->cfg.staging_dir, c->peer_info.serial);
 }
@@ -230,22 +276,32 @@ static void chunk_head(struct conn *c, const struct dock_route *route, uint64_t 
 int offload_on_head(struct dock_http *h, void *ud)
 {
 	struct conn *c = ud;
+	struct offload_io *io = &c->io;
 	struct dock_route route;
+	int routed = dock_parse_route(h->path, &route) == 0;
+	int chunk_put = routed && route.kind == DOCK_R_CLIP && h->method == HTTP_PUT;
 
-	c->io.active = 0;
-	if (dock_parse_route(h->path, &route) < 0)
+	if (io->sync.active && !chunk_put) {
+		/* Its answer would overtake the chunk's: the camera broke the rule. */
+		io->bad_pipeline = 1;
+		h->error = DOCK_C_BAD_REQUEST;
+		snprintf(h->why, sizeof(h->why), "request sent before the answer to a chunk");
+		return -1;
+	}
+	if (!routed)
 		return 0;
 	if (route.kind == DOCK_R_RECORDING && h->method == HTTP_PUT)
 		h->max_body = DOCK_MAX_RECORDING_JSON;
-	if (route.kind != DOCK_R_CLIP || h->method != HTTP_PUT)
+	if (!chunk_put)
 		return 0;
-	if (!c->io.buf) {
-		c->io.buf = malloc(BUF_CAP);
-		if (!c->io.buf) {
-			h->error = DOCK_C_INTERNAL;
-			snprintf(h->why, sizeof(h->why), "out of memory");
-			return -1;
-		}
+	if (!io->buf)
+		io->buf = malloc(BUF_CAP);
+	if (!io->wbuf)
+		io->wbuf = malloc(BUF_CAP);
+	if (!io->buf || !io->wbuf) {
+		h->error = DOCK_C_INTERNAL;
+		snprintf(h->why, sizeof(h->why), "out of memory");
+		return -1;
 	}
 	chunk_head(c, &route, h->content_length);
 	return 1;
@@ -256,10 +312,10 @@ int offload_on_body(void *ud, const char *at, size_t len)
 	struct conn *c = ud;
 	struct offload_io *io = &c->io;
 
-	if (!io->active || io->refuse != DOCK_C_OK)
+	if (!io->rx.active || io->rx.refuse != DOCK_C_OK)
 		return 0;   /* refused: the body is read and dropped */
 	if (io->buf_len + len > BUF_CAP) {
-		refuse(io, DOCK_C_INTERNAL, DOCK_S_UNKNOWN, "internal buffer overrun");
+		refuse(&io->rx, DOCK_C_INTERNAL, DOCK_S_UNKNOWN, "internal buffer overrun");
 		return 0;
 	}
 	memcpy(io->buf + io->buf_len, at, len);
@@ -267,23 +323,22 @@ int offload_on_body(void *ud, const char *at, size_t len)
 	return 0;
 }
 
-/* Opens the staged file of the current clip (thread pool). */
-static int open_staged(struct conn *c)
+/* Opens the staged file of a clip (thread pool). */
+static int open_staged(struct conn *c, const char *rid, const char *cid)
 {
 	struct ctl *ctl = c->l->ctl;
 	struct offload_io *io = &c->io;
 	char key[sizeof(io->fd_key)], dir[PATH_MAX];
 	int r;
 
-	snprintf(key, sizeof(key), "%s/%s", io->rid, io->cid);
+	snprintf(key, sizeof(key), "%s/%s", rid, cid);
 	if (io->fd >= 0 && strcmp(key, io->fd_key) == 0)
 		return 0;
 	io_close_file(io);
-	if ((r = staged_path(ctl, "incoming", c->peer_info.serial, io->rid, NULL, dir,
+	if ((r = staged_path(ctl, "incoming", c->peer_info.serial, rid, NULL, dir,
 			     sizeof(dir))) < 0 ||
 	    (r = util_mkdir_p(dir, 0700)) < 0 ||
-	    (r = incoming_path(ctl, c->peer_info.serial, io->rid, io->cid, io->path,
-			       sizeof(io->path))) < 0)
+	    (r = incoming_path(ctl, c->peer_info.serial, rid, cid, io->path, sizeof(io->path))) < 0)
 		return r;
 	io->fd = open(io->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (io->fd < 0)
@@ -292,95 +347,82 @@ static int open_staged(struct conn *c)
 	return 0;
 }
 
-/* Writes the buffered body bytes (thread pool). */
-static int write_buffered(struct conn *c)
+/* Writes wbuf (thread pool). While it runs the loop fills buf; the sync job of
+ * the chunk before may run at the same time on the same file. */
+static void write_work(struct conn *c)
 {
 	struct offload_io *io = &c->io;
-	uint64_t at = io->offset + io->written;
 	size_t done = 0;
-	int r;
+	int r = io->superseded ? -ESTALE : open_staged(c, io->wrid, io->wcid);
 
-	if (io->superseded)
-		return -ESTALE;
-	if ((r = open_staged(c)) < 0)
-		return r;
-	if (io->written == 0) {
-		/* Bytes past the durable size are from an unacknowledged chunk. */
-		if (ftruncate(io->fd, (off_t)io->offset) < 0)
-			return -errno;
-	}
-	while (done < io->buf_len) {
-		ssize_t n = pwrite(io->fd, io->buf + done, io->buf_len - done, (off_t)(at + done));
+	/* Bytes past the durable size are from an unacknowledged chunk. */
+	if (r == 0 && io->wtrunc_on && ftruncate(io->fd, (off_t)io->wtrunc) < 0)
+		r = -errno;
+	while (r == 0 && done < io->wbuf_len) {
+		ssize_t n = pwrite(io->fd, io->wbuf + done, io->wbuf_len - done,
+				   (off_t)(io->wat + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += (size_t)n;
+			r = n < 0 ? -errno : -EIO;
+		else
+			done += (size_t)n;
 	}
-	io->written += io->buf_len;
-	io->buf_len = 0;
-	return 0;
+	io->write_error = r < 0 ? -r : 0;
 }
 
-static void write_work(struct conn *c)
+static void refuse_io_error(struct conn *c, struct chunk *k, int err)
 {
-	int r = write_buffered(c);
-
-	c->io.io_error = r < 0 ? -r : 0;
-}
-
-static void note_io_error(struct conn *c)
-{
-	struct offload_io *io = &c->io;
-
-	if (!io->io_error)
-		return;
-	log_error("staging write for %s %s/%s failed: %s", c->peer_info.serial, io->rid, io->cid,
-		  strerror(io->io_error));
-	if (io->io_error == ENOSPC || io->io_error == EDQUOT)
-		refuse(io, DOCK_C_NO_SPACE, DOCK_S_UNKNOWN, "staging area full: keep the recording "
+	log_error("staging write for %s %s/%s failed: %s", c->peer_info.serial, k->rid, k->cid,
+		  strerror(err));
+	if (err == ENOSPC || err == EDQUOT)
+		refuse(k, DOCK_C_NO_SPACE, DOCK_S_UNKNOWN, "staging area full: keep the recording "
 		       "and retry later");
 	else
-		refuse(io, DOCK_C_INTERNAL, DOCK_S_UNKNOWN, "staging write failed: %s",
-		       strerror(io->io_error));
-	io->io_error = 0;
-	io->buf_len = 0;
+		refuse(k, DOCK_C_INTERNAL, DOCK_S_UNKNOWN, "staging write failed: %s", strerror(err));
 }
 
-static void write_done(struct conn *c)
+static void write_done(struct conn *c);
+
+/* Hands buf to the write job (none may run). */
+static void queue_write(struct conn *c)
 {
-	note_io_error(c);
-	conn_drive(c);
+	struct offload_io *io = &c->io;
+	struct chunk *rx = &io->rx;
+	uint8_t *t = io->wbuf;
+
+	io->wbuf = io->buf;
+	io->buf = t;
+	io->wbuf_len = io->buf_len;
+	io->buf_len = 0;
+	io->wat = rx->offset + rx->queued;
+	io->wtrunc_on = !rx->started;
+	io->wtrunc = rx->offset;
+	memcpy(io->wrid, rx->rid, sizeof(io->wrid));
+	memcpy(io->wcid, rx->cid, sizeof(io->wcid));
+	rx->started = 1;
+	rx->queued += io->wbuf_len;
+	if (conn_queue_job(c, &io->wjob, write_work, write_done) < 0) {
+		refuse(rx, DOCK_C_UNAVAILABLE, DOCK_S_UNKNOWN, "controller busy; try again");
+		io->wbuf_len = 0;
+	}
+}
+
+int offload_blocked(const struct conn *c)
+{
+	return c->io.rx.active && c->io.buf_len >= WRITE_FLUSH && c->io.wjob.pending;
 }
 
 int offload_flush(struct conn *c)
 {
 	struct offload_io *io = &c->io;
 
-	if (!io->active || io->refuse != DOCK_C_OK || io->buf_len < WRITE_FLUSH || c->work_pending)
+	if (!io->rx.active || io->rx.refuse != DOCK_C_OK || io->buf_len < WRITE_FLUSH)
 		return 0;
-	if (conn_queue(c, write_work, write_done) < 0)
-		return 0;
-	return 1;
-}
-
-/* The whole chunk arrived: write the rest, make it durable, record it. */
-static void finish_work(struct conn *c)
-{
-	struct ctl *ctl = c->l->ctl;
-	struct offload_io *io = &c->io;
-	int r = io->buf_len || io->written == 0 ? write_buffered(c) : 0;
-
-	if (r == 0 && fdatasync(io->fd) < 0)
-		r = -errno;
-	if (r == 0 && io->superseded)
-		r = -ESTALE;   /* its offset is no longer ours to record */
-	if (r == 0 && registry_clip_set_offset(ctl->reg, c->peer_info.serial, io->rid, io->cid,
-					       io->container, io->offset + io->written) < 0)
-		r = -EIO;
-	if (r == 0)
-		registry_progress_add(ctl->reg, c->peer_info.serial, io->written, time(NULL));
-	io->io_error = r < 0 ? -r : 0;
+	if (io->wjob.pending)
+		return 1;
+	queue_write(c);
+	return 0;
 }
 
 static void answer_status(struct conn *c, enum dock_clip_state state, uint64_t offset)
@@ -396,36 +438,142 @@ static void answer_status(struct conn *c, enum dock_clip_state state, uint64_t o
 	free(body);
 }
 
-static void finish_done(struct conn *c)
+#define RUN_BLOCK (256 * 1024)
+
+/* Adds the chunk just made durable to the running hash, reading it back from
+ * the file (sync job). Anything unusual drops the running hash: the commit
+ * then hashes the whole file, as it always could. */
+static void run_add(struct offload_io *io, const struct chunk *k)
+{
+	uint64_t pos = k->offset, end = k->offset + k->len;
+	uint8_t *buf;
+
+	if (io->run && (strcmp(io->run_rid, k->rid) || strcmp(io->run_cid, k->cid) ||
+			io->run_at != k->offset || k->shared))
+		run_drop(io);
+	if (!io->run) {
+		if (k->offset != 0 || k->shared || bulkhash_new(BULK_SHA256, &io->run) < 0)
+			return;
+		memcpy(io->run_rid, k->rid, sizeof(io->run_rid));
+		memcpy(io->run_cid, k->cid, sizeof(io->run_cid));
+		io->run_at = 0;
+	}
+	buf = malloc(RUN_BLOCK);
+	while (buf && pos < end) {
+		size_t want = end - pos > RUN_BLOCK ? RUN_BLOCK : (size_t)(end - pos);
+		ssize_t n = pread(io->fd, buf, want, (off_t)pos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || bulkhash_update(io->run, buf, (size_t)n) < 0)
+			break;
+		pos += (uint64_t)n;
+	}
+	free(buf);
+	if (pos == end)
+		io->run_at = end;
+	else
+		run_drop(io);
+}
+
+/* The chunk before is durable: record its end (thread pool). It may run while
+ * the next chunk is written to the same file: fdatasync covers at least every
+ * byte written before it started, which includes the whole of this chunk. */
+static void sync_work(struct conn *c)
+{
+	struct ctl *ctl = c->l->ctl;
+	struct offload_io *io = &c->io;
+	const struct chunk *k = &io->sync;
+	int r = io->fd >= 0 ? 0 : -EBADF;
+
+	if (r == 0 && fdatasync(io->fd) < 0)
+		r = -errno;
+	if (r == 0 && io->superseded)
+		r = -ESTALE;   /* its offset is no longer ours to record */
+	if (r == 0 && registry_clip_set_offset(ctl->reg, c->peer_info.serial, k->rid, k->cid,
+					       k->container, k->offset + k->len) < 0)
+		r = -EIO;
+	if (r == 0) {
+		registry_progress_add(ctl->reg, c->peer_info.serial, k->len, time(NULL));
+		run_add(io, k);
+	}
+	io->sync_error = r < 0 ? -r : 0;
+}
+
+static void sync_done(struct conn *c);
+
+/* Moves the received chunk on: a final write, then (once the chunk before it
+ * is answered) either its refusal or its sync; then the next request may come.
+ * Answers go out in the order of the requests. */
+static void chunk_advance(struct conn *c)
+{
+	struct offload_io *io = &c->io;
+	struct chunk *rx = &io->rx;
+
+	if (c->closing || !rx->active || !rx->complete)
+		return;
+	if (rx->refuse == DOCK_C_OK && !io->wjob.pending && (io->buf_len > 0 || !rx->started))
+		queue_write(c);
+	if (io->wjob.pending || io->sync.active)
+		return;
+	if (rx->refuse != DOCK_C_OK) {
+		conn_respond_error(c, rx->refuse, rx->refuse_standing, "%s", rx->refuse_msg);
+		memset(rx, 0, sizeof(*rx));
+		io->buf_len = 0;
+		conn_request_done(c);
+		return;
+	}
+	io->sync = *rx;
+	memset(rx, 0, sizeof(*rx));
+	if (conn_queue_job(c, &io->sjob, sync_work, sync_done) < 0) {
+		memset(&io->sync, 0, sizeof(io->sync));
+		conn_respond_error(c, DOCK_C_UNAVAILABLE, DOCK_S_UNKNOWN, "controller busy; try again");
+	}
+	conn_request_done(c);
+}
+
+static void write_done(struct conn *c)
 {
 	struct offload_io *io = &c->io;
 
-	note_io_error(c);
-	io->active = 0;
-	if (io->refuse != DOCK_C_OK)
-		conn_respond_error(c, io->refuse, io->refuse_standing, "%s", io->refuse_msg);
-	else
-		answer_status(c, DOCK_CLIP_PARTIAL, io->offset + io->written);
-	conn_request_done(c);
+	io->wbuf_len = 0;
+	if (io->write_error && io->rx.active && io->rx.refuse == DOCK_C_OK)
+		refuse_io_error(c, &io->rx, io->write_error);
+	io->write_error = 0;
+	chunk_advance(c);
+	conn_drive(c);
+}
+
+static void sync_done(struct conn *c)
+{
+	struct offload_io *io = &c->io;
+	struct chunk *k = &io->sync;
+
+	if (io->sync_error) {
+		refuse_io_error(c, k, io->sync_error);
+		io->sync_error = 0;
+		conn_respond_error(c, k->refuse, k->refuse_standing, "%s", k->refuse_msg);
+		if (io->rx.active && io->rx.refuse == DOCK_C_OK)
+			refuse(&io->rx, DOCK_C_OFFSET, DOCK_S_UNKNOWN, "the chunk before this one was "
+			       "not stored: ask for the durable size and resume from it");
+	} else {
+		answer_status(c, DOCK_CLIP_PARTIAL, k->offset + k->len);
+	}
+	memset(k, 0, sizeof(*k));
+	chunk_advance(c);
+	conn_drive(c);
 }
 
 static void handle_chunk(struct conn *c)
 {
-	struct offload_io *io = &c->io;
+	struct chunk *rx = &c->io.rx;
 
-	if (!io->active)
-		return;
-	if (io->refuse != DOCK_C_OK) {
-		io->active = 0;
-		conn_respond_error(c, io->refuse, io->refuse_standing, "%s", io->refuse_msg);
+	if (!rx->active) {
+		conn_respond_error(c, DOCK_C_INTERNAL, DOCK_S_UNKNOWN, "chunk state lost");
 		conn_request_done(c);
 		return;
 	}
-	if (conn_queue(c, finish_work, finish_done) < 0) {
-		io->active = 0;
-		conn_respond_error(c, DOCK_C_UNAVAILABLE, DOCK_S_UNKNOWN, "controller busy");
-		conn_request_done(c);
-	}
+	rx->complete = 1;
+	chunk_advance(c);
 }
 
 /* ---- commit ---------------------------------------------------------------- */
@@ -507,14 +655,24 @@ static void commit_work(struct conn *c)
 		return;
 	r = registry_clip_get(ctl->reg, c->peer_info.serial, io->rid, io->cid, rec);
 	if (r == 0)
-		r = open_staged(c);
+		r = open_staged(c, io->rid, io->cid);
 	/* What is receipted is what is on disk: exactly the durable size, hashed
-	 * from the file (an older connection or the disk may have changed it
-	 * since it was written), once, at commit. */
+	 * from the file. Either chunk by chunk, read back once each was durable,
+	 * by this connection from byte 0 with no other connection on the clip
+	 * (the running hash: the hashing then overlaps the transfer instead of
+	 * following it), or else the whole file now (a resumed clip, a clip
+	 * another connection wrote: its late writes may have changed it). */
 	if (r == 0 && ftruncate(io->fd, (off_t)rec->offset) < 0)
 		r = -errno;
-	if (r == 0)
+	if (r == 0 && io->run && !io->superseded && !io->run_void && io->run_at == rec->offset &&
+	    !strcmp(io->run_rid, rec->rid) && !strcmp(io->run_cid, rec->cid)) {
+		r = bulkhash_final(io->run, sha);
+		io->hashed_running = 1;
+	} else if (r == 0) {
 		r = bulkhash_fd(io->fd, rec->offset, sha, NULL, NULL);
+		io->hashed_running = 0;
+	}
+	run_drop(io);
 	if (r < 0) {
 		log_error("commit of %s %s/%s: %s", c->peer_info.serial, io->rid, io->cid, strerror(-r));
 		goto out;
@@ -581,8 +739,9 @@ static void commit_done(struct conn *c)
 
 	if (io->result == DOCK_C_OK && io->answer) {
 		answer_committed(c, io->answer, io->commit.size);
-		log_info("%s: committed %s/%s (%" PRIu64 " bytes), receipt sent", c->peer_info.serial,
-			 io->rid, io->cid, io->commit.size);
+		log_info("%s: committed %s/%s (%" PRIu64 " bytes), receipt sent; SHA-256 %s",
+			 c->peer_info.serial, io->rid, io->cid, io->commit.size, io->hashed_running ?
+			 "read back chunk by chunk as they became durable" : "of the whole staged file");
 		forward_wake(c->l->ctl->fwd);
 	} else {
 		conn_respond_error(c, io->result, DOCK_S_UNKNOWN, "%s", io->result_msg);
@@ -713,7 +872,8 @@ static void handle_plan(struct conn *c)
 		registry_progress_plan(c->l->ctl->reg, c->peer_info.serial, plan.bytes, time(NULL));
 		log_info("%s: offload of %" PRIu64 " recordings, %" PRIu64 " clips, %" PRIu64 " bytes",
 			 c->peer_info.serial, plan.recordings, plan.clips, plan.bytes);
-		snprintf(body, sizeof(body), "{\"bytes\":%" PRIu64 "}", plan.bytes);
+		snprintf(body, sizeof(body), "{\"bytes\":%" PRIu64 ",\"pipeline\":%d}", plan.bytes,
+			 DOCK_PIPELINE);
 		conn_respond(c, 200, body);
 	}
 	conn_request_done(c);

@@ -21,6 +21,7 @@
 #define DOCK_MAX_PINS 4
 #define DOCK_TEXT_MAX 64
 #define DOCK_MAX_CHUNK (8u << 20)   /* bytes of clip data in one PUT */
+#define DOCK_PIPELINE 2             /* unanswered chunk PUTs a camera may have (§9.1) */
 #define DOCK_MAX_RECORDING_JSON (1u << 20)
 #define DOCK_ID_LEN 36              /* recording id: lower-case UUID text */
 #define DOCK_CLIP_ID_LEN 4          /* "0001".."9999" */

@@ -2,7 +2,7 @@
 # Offload of 3 cameras x 3 recordings docked at once (one 1 GiB synthetic clip, the rest
 # real H.264 of 2-3 s): every clip staged exactly once with the camera's SHA-256, one
 # receipt per clip on the camera and a committed registry row, camera stores emptied,
-# one audit "commit" per clip and an intact audit chain.
+# one audit "commit" per clip and an intact audit chain; the cameras pipeline their chunks.
 
 import re
 import threading
@@ -81,6 +81,11 @@ def body(t):
     log = t.log_since("controller", ctl_mark)
     twice = [k for k in expected if len(re.findall(r"committed %s/%s " % (k[1], k[2]), log)) != 1]
     t.check("controller log: one \"committed\" line per clip", not twice, twice)
+    # sent in one go from byte 0: the controller hashed each chunk as it became durable
+    whole = [k for k in expected if not re.search(
+        r"committed %s/%s .*SHA-256 read back chunk by chunk" % (k[1], k[2]), log)]
+    t.check("controller log: every clip's SHA-256 read back chunk by chunk (no whole-file pass)",
+            not whole, whole)
 
     for cam in range(1, CAMERAS + 1):
         mine = {k for k in expected if k[0] == "RIG%05d" % cam}
@@ -98,6 +103,9 @@ def body(t):
                            in expected), rc[:1])
         t.check("cam%d: store emptied (no recording directory left)" % cam,
                 not ol.recording_dirs(t, cam), ol.recording_dirs(t, cam))
+        t.check("cam%d: pipelines chunks (\"the controller takes 2 chunks at a time\")" % cam,
+                "the controller takes 2 chunks at a time" in t.log_since("cam%d" % cam,
+                                                                         marks[cam]))
         off = ol.offload_state(t, cam)
         t.check("cam%d: status offload result done, 3 clips receipted, no error" % cam,
                 off.get("result") == "done" and off.get("clips_receipted") == 3

@@ -4,10 +4,25 @@
 # is receipted, the camera retries and the staged bytes equal the camera's. (2) A client
 # with a camera's LDevID commits with a wrong SHA-256: 422 hash-mismatch, staged bytes
 # discarded, no receipt, "commit-refused" audited; the real camera then offloads it fine.
+# (3) Pipelined chunks (PROTOCOL.md §9.1), by a client with a camera's LDevID on one
+# connection: two chunks sent back to back are both stored and answered in order; a second
+# chunk that does not continue the first is refused (409 offset) while the first is stored;
+# a request other than a chunk sent before a chunk's answer closes the connection
+# ("pipelined requests are not supported"); the real camera then offloads the clip intact.
+# (4) Two connections of one camera on one clip: the first sends the whole clip and waits;
+# the second commits with a wrong hash (the staged bytes are discarded) and sends other
+# bytes of the same size; the first then commits with the hash of what it sent: refused
+# (422), because the controller hashes the staged file, not the chunks the first
+# connection sent (it keeps a running hash of those, valid only while nobody else wrote).
 
+import argparse
 import json
 import re
+import socket
+import ssl
+import sys
 import time
+from pathlib import Path
 
 import offloadlib as ol
 import rigtest
@@ -128,6 +143,207 @@ def wrong_hash(t, addr):
             ol.audit_commits(t).get(key) == 1 and t.bwcctl("audit", "verify").returncode == 0)
 
 
+# ---- pipelining: the client (run in cam2's namespace) and the checks ----------------------
+
+def pipeline_client(argv):
+    """Speaks the dock protocol over one TLS session; prints one JSON line per answer."""
+    ap = argparse.ArgumentParser()
+    for opt in ("--cert", "--key", "--ca", "--addr", "--recording"):
+        ap.add_argument(opt, required=True)
+    ap.add_argument("--two-connections", action="store_true")
+    a = ap.parse_args(argv)
+    rec_dir = Path(a.recording)
+    doc = json.loads((rec_dir / "recording.json").read_text())
+    for c in doc.get("clips", []):
+        c.pop("receipted", None)
+    clip = doc["clips"][0]
+    rid, cid = doc["recording_id"], clip["clip_id"]
+    data = (rec_dir / ("clip-%s.%s" % (cid, clip["container"]))).read_bytes()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.check_hostname = False
+    ctx.load_verify_locations(a.ca)
+    ctx.load_cert_chain(a.cert, a.key)
+
+    def connect():
+        raw = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        raw.settimeout(30)
+        raw.connect((a.addr, 4433, 0, socket.if_nametoindex("dock0")))
+        return ctx.wrap_socket(raw)
+    tls = connect()
+    pending = [b""]
+    base = "/v1/recordings/%s/clips/%s" % (rid, cid)
+
+    def req(method, path, body=b"", ctype="application/json"):
+        return ("%s %s HTTP/1.1\r\nHost: controller\r\nDock-Protocol: 1\r\n"
+                "Content-Type: %s\r\nContent-Length: %d\r\n\r\n"
+                % (method, path, ctype, len(body))).encode() + body
+
+    def send(method, path, body=b"", ctype="application/json"):
+        tls.sendall(req(method, path, body, ctype))
+
+    def chunk(off, length=ol.MIB, then=b""):
+        # what follows goes in the same write: Nagle must not hold it back
+        tls.sendall(req("PUT", "%s?offset=%d" % (base, off), data[off:off + length],
+                        "application/octet-stream") + then)
+
+    def answer(label):
+        buf = pending[0]
+        try:
+            while b"\r\n\r\n" not in buf:
+                b = tls.recv(65536)
+                if not b:
+                    raise ConnectionError("closed")
+                buf += b
+            head, rest = buf.split(b"\r\n\r\n", 1)
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+            while len(rest) < length:
+                b = tls.recv(65536)
+                if not b:
+                    raise ConnectionError("closed inside an answer")
+                rest += b
+            pending[0] = rest[length:]
+            out = {"case": label, "status": int(head.split()[1]),
+                   "body": json.loads(rest[:length])}
+        except (OSError, ssl.SSLError, ConnectionError) as e:
+            out = {"case": label, "closed": "%s: %s" % (type(e).__name__, e)}
+        print(json.dumps(out), flush=True)
+        return out
+
+    send("PUT", "/v1/recordings/%s" % rid, json.dumps(doc).encode())
+    answer("document")
+    if a.two_connections:
+        def commit(sha, label):
+            send("POST", base + "/commit", json.dumps({
+                "size": len(data), "sha256": sha,
+                "complete": bool(clip.get("complete", True))}).encode())
+            return answer(label)
+        first = tls
+        for off in range(0, len(data), ol.MIB):
+            chunk(off, min(ol.MIB, len(data) - off))
+            answer("first connection: chunk at %d" % off)
+        tls = connect()
+        pending[0] = b""
+        commit("f" * 64, "second connection: commit with a wrong hash")
+        data = bytes(b ^ 0x5a for b in data)   # other bytes, same size
+        for off in range(0, len(data), ol.MIB):
+            chunk(off, min(ol.MIB, len(data) - off))
+            answer("second connection: other bytes at %d" % off)
+        tls.close()
+        tls = first
+        pending[0] = b""
+        commit(clip["sha256"], "first connection: commit of what it sent")
+        return 0
+    chunk(0)
+    chunk(ol.MIB)
+    answer("first of two")
+    answer("second of two")
+    chunk(2 * ol.MIB)
+    chunk(5 * ol.MIB)
+    answer("continuing chunk")
+    answer("chunk not continuing the unanswered one")
+    chunk(3 * ol.MIB, then=req("GET", base))
+    answer("chunk followed by a GET before its answer")
+    answer("the GET")
+    return 0
+
+
+def pipelining(t, addr):
+    rid, clips = ol.record(t, 2, 1, 8 * ol.MIB)
+    t.require("an 8 MiB recording on cam2", rid and clips)
+    key = ("RIG00002", rid, "0001")
+    sha = ol.clips_of(t, 2)[key]["sha256"]
+    t.require("cam2's daemon stopped (the pipelining client uses its identity)",
+              t.bwc_rig("stop", "cam2").returncode == 0)
+    ctl_mark = t.log_size("controller")
+    d = t.rig.cam_dir(2)
+    p = t.exec_in("cam2", ol.PYTHON, ol.HERE / "test_offload_integrity.py", "--pipeline-client",
+                  "--cert", d / "state" / "ldevid.pem", "--key", d / "keystore" / "ldevid.key",
+                  "--ca", t.rig.ca_pem, "--addr", addr, "--recording",
+                  ol.data_dir(t, 2) / "recordings" / rid, timeout=120)
+    print(p.stdout[-3000:], p.stderr[-2000:], flush=True)
+    res = {}
+    for line in p.stdout.splitlines():
+        if line.startswith("{"):
+            o = json.loads(line)
+            res[o["case"]] = o
+    def st(case):
+        r = res.get(case, {})
+        return r.get("status"), (r.get("body") or {}).get("offset"), (r.get("body") or {}).get("error")
+    t.check("two chunks sent back to back: both stored, answered in order (offsets 1 and 2 MiB)",
+            st("first of two") == (200, ol.MIB, None) and
+            st("second of two") == (200, 2 * ol.MIB, None), res)
+    t.check("a chunk continuing an unanswered one is stored (offset 3 MiB)",
+            st("continuing chunk") == (200, 3 * ol.MIB, None), res.get("continuing chunk"))
+    msg = (res.get("chunk not continuing the unanswered one", {}).get("body") or {}).get("message", "")
+    # "does not continue" while the chunk before is unanswered; "is not the durable size"
+    # if the controller had already answered it when this head arrived
+    t.check("a pipelined chunk at the wrong offset: 409 offset",
+            st("chunk not continuing the unanswered one")[::2] == (409, "offset") and
+            ("does not continue" in msg or "is not the durable size" in msg),
+            res.get("chunk not continuing the unanswered one"))
+    t.check("a GET sent before a chunk's answer: no answer to it, the connection is closed",
+            "closed" in res.get("the GET", {}), res.get("the GET"))
+    closed = ol.wait_log(t, "controller", r"peer=RIG00002 app_bytes_in=\d+ reason=(pipelined "
+                         r"requests are not supported[^\n]*)", ctl_mark, 10)
+    t.check("the controller says why (\"pipelined requests are not supported: only chunks ...\")",
+            closed and "only chunks" in closed.group(1), t.log_since("controller", ctl_mark)[-800:])
+    off, state = ol.clip_offset(t, key)
+    t.check("registry: durable offset 3 or 4 MiB (the last chunk may be stored after the close)",
+            off in (3 * ol.MIB, 4 * ol.MIB) and state == "partial", (off, state))
+    mark = t.log_size("cam2")
+    t.require("cam2's daemon started again", t.bwc_rig("restart", "cam2").returncode == 0)
+    t.check("the real camera then offloads the recording", ol.wait_offloaded(t, 2, mark, 120))
+    t.check("it resumed at the durable offset (3 or 4 MiB)",
+            re.search(r"resuming %s/0001 at byte (%d|%d) of" % (rid, 3 * ol.MIB, 4 * ol.MIB),
+                      t.log_since("cam2", mark)), t.log_since("cam2", mark)[-600:])
+    ready = ol.ready_files(t)
+    t.check("ready file with the camera's SHA-256",
+            key in ready and ol.sha256_file(ready[key]) == sha)
+
+
+def two_connections(t, addr):
+    rid, clips = ol.record(t, 2, 1, 3 * ol.MIB)
+    t.require("a 3 MiB recording on cam2", rid and clips)
+    key = ("RIG00002", rid, "0001")
+    sha = ol.clips_of(t, 2)[key]["sha256"]
+    t.require("cam2's daemon stopped (the client uses its identity)",
+              t.bwc_rig("stop", "cam2").returncode == 0)
+    ctl_mark = t.log_size("controller")
+    d = t.rig.cam_dir(2)
+    p = t.exec_in("cam2", ol.PYTHON, ol.HERE / "test_offload_integrity.py", "--pipeline-client",
+                  "--two-connections", "--cert", d / "state" / "ldevid.pem", "--key",
+                  d / "keystore" / "ldevid.key", "--ca", t.rig.ca_pem, "--addr", addr,
+                  "--recording", ol.data_dir(t, 2) / "recordings" / rid, timeout=120)
+    print(p.stdout[-3000:], p.stderr[-2000:], flush=True)
+    res = {}
+    for line in p.stdout.splitlines():
+        if line.startswith("{"):
+            o = json.loads(line)
+            res[o["case"]] = o
+    chunks = [r for c, r in res.items() if " at " in c]
+    t.check("two connections: every chunk of both stored (6 x 200)",
+            len(chunks) == 6 and all(r.get("status") == 200 for r in chunks),
+            sorted((c, r.get("status")) for c, r in res.items()))
+    wrong = res.get("second connection: commit with a wrong hash", {})
+    t.check("the second connection's wrong hash: 422, staged bytes discarded",
+            wrong.get("status") == 422, wrong)
+    last = res.get("first connection: commit of what it sent", {})
+    t.check("the first connection's commit of the hash of what it sent is refused: 422 "
+            "hash-mismatch (the file holds the second connection's bytes)",
+            last.get("status") == 422 and (last.get("body") or {}).get("error") ==
+            "hash-mismatch", last)
+    t.check("nothing receipted, nothing in ready/ for the clip",
+            key not in ol.ready_files(t) and "committed %s" % rid not in
+            t.log_since("controller", ctl_mark))
+    mark = t.log_size("cam2")
+    t.require("cam2's daemon started again", t.bwc_rig("restart", "cam2").returncode == 0)
+    t.check("the real camera then offloads the recording", ol.wait_offloaded(t, 2, mark, 120))
+    ready = ol.ready_files(t)
+    t.check("ready file with the camera's SHA-256",
+            key in ready and ol.sha256_file(ready[key]) == sha)
+
+
 def body(t):
     # staging only (no forwarder destination empties it); --no-tpm: the hostile client
     # presents cam2's LDevID key, a file
@@ -136,8 +352,12 @@ def body(t):
     t.require("controller address known", addr, addr)
     bit_flip(t, addr)
     wrong_hash(t, addr)
+    pipelining(t, addr)
+    two_connections(t, addr)
     t.check("nothing left in staging/incoming", not ol.incoming_files(t), ol.incoming_files(t))
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--pipeline-client":
+        sys.exit(pipeline_client(sys.argv[2:]))
     rigtest.run("offload_integrity", body)
