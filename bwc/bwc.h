@@ -85,6 +85,13 @@ int identity_factory_reset(struct bwc_identity *id);
 /* Is cert_der issued by a CA whose SPKI is pinned? */
 int identity_pinned(const struct bwc_system *sys, const uint8_t *der, size_t len);
 
+/* receipt.c: 0 when rc is the pinned system's receipt for exactly this clip;
+ * -EBADMSG (another clip, recording, camera, system, size or hash) or -EPERM
+ * (signer not of the pinned system, bad signature), why says which. */
+int receipt_check(const struct bwc_system *sys, const char *serial, const char *recording_id,
+		  const char *clip_id, uint64_t size, const uint8_t sha256[32],
+		  const struct dock_receipt *rc, char *why, size_t whylen);
+
 /* discover.c: controller candidates = default routers learnt on the dock link. */
 int discover_routers(const char *ifname, struct in6_addr *out, int max);
 

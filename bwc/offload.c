@@ -77,28 +77,13 @@ static enum offload_result request(struct session *s, const char *method, const 
 static int verify_receipt(struct session *s, const struct store_recording *rec,
 			  const struct store_clip *clip, const struct dock_receipt *rc)
 {
-	char tbs[1024];
-	int n;
+	char why[256];
+	int r = receipt_check(&s->id->sys, s->id->serial, rec->id, clip->clip_id, clip->size,
+			      clip->sha256, rc, why, sizeof(why));
 
-	if (strcmp(rc->serial, s->id->serial) || strcmp(rc->recording_id, rec->id) ||
-	    strcmp(rc->clip_id, clip->clip_id) || rc->size != clip->size ||
-	    memcmp(rc->sha256, clip->sha256, 32) != 0 || strcmp(rc->system_id, s->id->sys.system_id)) {
-		log_error("receipt for %s/%s does not match the clip sent (size, hash, ids or system)",
-			  rec->id, clip->clip_id);
-		return -EBADMSG;
-	}
-	if (!identity_pinned(&s->id->sys, rc->signer, rc->signer_len)) {
-		log_error("receipt for %s/%s is signed by a certificate not of the pinned system",
-			  rec->id, clip->clip_id);
-		return -EPERM;
-	}
-	n = dock_receipt_tbs(rc, tbs, sizeof(tbs));
-	if (n < 0 || certs_verify_signature(rc->signer, rc->signer_len, tbs, (size_t)n, rc->sig,
-					    rc->sig_len) != CERTS_OK) {
-		log_error("receipt for %s/%s has an invalid signature", rec->id, clip->clip_id);
-		return -EPERM;
-	}
-	return 0;
+	if (r < 0)
+		log_error("%s; the clip is kept", why);
+	return r;
 }
 
 /* Receipt verified: keep it, then (and only then) delete the clip. */
