@@ -106,45 +106,54 @@ int swift_meta_header(const char *kind, const char *key, char *out, size_t cap)
 
 /* ---- curl plumbing ----------------------------------------------------------- */
 
-static void copy_header_value(const char *v, size_t len, char *out, size_t cap)
+int swift_header_value(const char *line, size_t len, const char *name, char *out, size_t cap)
 {
-	while (len && (*v == ' ' || *v == '\t')) {
+	const char *colon = line ? memchr(line, ':', len) : NULL;
+	const char *v;
+	size_t klen, vlen;
+
+	if (!colon || !name || !out || cap == 0)
+		return 0;
+	klen = (size_t)(colon - line);
+	if (klen != strlen(name) || strncasecmp(line, name, klen) != 0)
+		return 0;
+	v = colon + 1;
+	vlen = len - klen - 1;
+	while (vlen && (*v == ' ' || *v == '\t')) {
 		v++;
-		len--;
+		vlen--;
 	}
-	while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
-		len--;
-	if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
+	while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+		vlen--;
+	if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
 		v++;
-		len -= 2;
+		vlen -= 2;
 	}
-	if (len >= cap)
-		len = cap - 1;
-	memcpy(out, v, len);
-	out[len] = 0;
+	/* a control character (a bare CR, NUL, ...) could smuggle a header into
+	 * the requests that send this value back (the token): refused */
+	for (size_t i = 0; i < vlen; i++) {
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+			out[0] = 0;
+			return -1;
+		}
+	}
+	if (vlen >= cap)
+		vlen = cap - 1;
+	memcpy(out, v, vlen);
+	out[vlen] = 0;
+	return 1;
 }
 
 static size_t on_header(char *buf, size_t size, size_t n, void *ud)
 {
 	swift_t *s = ud;
 	size_t len = size * n;
-	const char *colon = memchr(buf, ':', len);
-	size_t klen;
 
-	if (!colon)
-		return len;
-	klen = (size_t)(colon - buf);
-	colon++;
-#define IS(name) (klen == strlen(name) && strncasecmp(buf, name, klen) == 0)
-	if (IS("X-Auth-Token"))
-		copy_header_value(colon, len - klen - 1, s->h_token, sizeof(s->h_token));
-	else if (IS("X-Storage-Url"))
-		copy_header_value(colon, len - klen - 1, s->h_url, sizeof(s->h_url));
-	else if (IS("Etag"))
-		copy_header_value(colon, len - klen - 1, s->h_etag, sizeof(s->h_etag));
-	else if (s->want_header && IS(s->want_header))
-		copy_header_value(colon, len - klen - 1, s->want_value, s->want_cap);
-#undef IS
+	if (swift_header_value(buf, len, "X-Auth-Token", s->h_token, sizeof(s->h_token)) == 0 &&
+	    swift_header_value(buf, len, "X-Storage-Url", s->h_url, sizeof(s->h_url)) == 0 &&
+	    swift_header_value(buf, len, "Etag", s->h_etag, sizeof(s->h_etag)) == 0 &&
+	    s->want_header)
+		swift_header_value(buf, len, s->want_header, s->want_value, s->want_cap);
 	return len;
 }
 

@@ -74,4 +74,11 @@ int swift_head_object(swift_t *s, const char *container, const char *object,
  * letters after '-' upper (the integration API's casing). */
 int swift_meta_header(const char *kind, const char *key, char *out, size_t cap);
 
+/* One header line of an answer (untrusted: the destination's): when its name
+ * is name (case-insensitive), its value - blanks and one pair of quotes
+ * trimmed, cut to cap - 1 bytes - goes to out (NUL-terminated) and 1 is
+ * returned; -1 (out "") when the value holds a control character; 0 and out
+ * untouched for another header. */
+int swift_header_value(const char *line, size_t len, const char *name, char *out, size_t cap);
+
 #endif
