@@ -207,6 +207,15 @@ def download(rig, container, obj, path, cred=None):
     return swift_query(rig, "download", cred, container=container, object=obj, path=str(path))
 
 
+SIGNING_CERT_SUFFIX = "_video-signing.pem"
+
+
+def clip_objects(objects):
+    """The objects of a recording container without the video-signing certificate
+    (stored beside the clips for destinations that declare StoreSignedVideo)."""
+    return {n: o for n, o in objects.items() if not n.endswith(SIGNING_CERT_SUFFIX)}
+
+
 def recording_containers(inv):
     """The containers of recordings (not System, Users, Devices)."""
     return {k: v for k, v in (inv or {}).items() if k not in ("System", "Users", "Devices")}

@@ -233,8 +233,12 @@ def record_dock_forward(t):
     t.require("the recording is complete at the destination", states.get(rid) == "complete",
               states)
     inv = emslib.inventory(rig) or {}
-    objs = [(c, o) for c, v in emslib.recording_containers(inv).items() for o in v["objects"]]
-    t.require("one object at the destination", len(objs) == 1, objs)
+    recs = emslib.recording_containers(inv)
+    objs = [(c, o) for c, v in recs.items() for o in emslib.clip_objects(v["objects"])]
+    t.require("one clip object at the destination", len(objs) == 1, objs)
+    t.check("and the camera's video-signing certificate beside it",
+            any(o.endswith(emslib.SIGNING_CERT_SUFFIX) for v in recs.values()
+                for o in v["objects"]), recs)
     got = emslib.download(rig, objs[0][0], objs[0][1], t.tmp / "dl.bin")
     t.check("the destination's object is the recorded clip (size, SHA-256)",
             got and got.get("sha256") == sha and got.get("size") == size, got)
