@@ -58,6 +58,7 @@ struct offload_io {
 	uint64_t wat;                   /* file offset of wbuf */
 	uint64_t wtrunc;                /* first write of a chunk: truncate here first */
 	int wtrunc_on;
+	int wshared;                    /* the chunk of wbuf is shared (no running hash) */
 	char wrid[DOCK_ID_LEN + 1], wcid[DOCK_CLIP_ID_LEN + 1];
 	int write_error, sync_error;    /* errno of a failed job, 0 if none */
 	struct conn_job wjob, sjob;
@@ -66,10 +67,11 @@ struct offload_io {
 	char fd_key[DOCK_ID_LEN + DOCK_CLIP_ID_LEN + 2]; /* rid/cid of fd */
 	char path[PATH_MAX];
 	volatile int superseded;        /* a newer connection writes this clip: stop touching it */
-	/* Running SHA-256 of the clip, over bytes read back from the staged file
-	 * once each chunk is durable (sync job). The commit uses it when it covers
-	 * exactly the durable size; otherwise it hashes the whole file. Touched by
-	 * the sync and commit jobs only, which never run at the same time. */
+	/* Running SHA-256 of the clip, over the bytes of each write that the
+	 * file accepted, in file order (write job). The commit uses it when it
+	 * covers exactly the durable size; otherwise it hashes the whole file.
+	 * Touched by the write and commit jobs only, which never run at the same
+	 * time (a commit comes after every chunk is answered). */
 	bulkhash_t *run;
 	char run_rid[DOCK_ID_LEN + 1], run_cid[DOCK_CLIP_ID_LEN + 1];
 	uint64_t run_at;                /* the running hash covers [0, run_at) */

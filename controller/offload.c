@@ -347,17 +347,44 @@ static int open_staged(struct conn *c, const char *rid, const char *cid)
 	return 0;
 }
 
-/* Writes wbuf (thread pool). While it runs the loop fills buf; the sync job of
- * the chunk before may run at the same time on the same file. */
+/* Adds the bytes just written at `at` to the running hash of the clip (write
+ * job). Anything unusual drops it: the commit then hashes the whole file, as
+ * it always could. */
+static void run_add(struct offload_io *io, const uint8_t *p, size_t len, uint64_t at)
+{
+	if (io->run && (strcmp(io->run_rid, io->wrid) || strcmp(io->run_cid, io->wcid) ||
+			io->run_at != at || io->wshared))
+		run_drop(io);
+	if (!io->run) {
+		if (at != 0 || io->wshared || bulkhash_new(BULK_SHA256, &io->run) < 0)
+			return;
+		memcpy(io->run_rid, io->wrid, sizeof(io->run_rid));
+		memcpy(io->run_cid, io->wcid, sizeof(io->run_cid));
+		io->run_at = 0;
+	}
+	if (bulkhash_update(io->run, p, len) < 0)
+		run_drop(io);
+	else
+		io->run_at = at + len;
+}
+
+/* Writes wbuf (thread pool) and adds it to the running hash. While it runs the
+ * loop fills buf; the sync job of the chunk before may run at the same time on
+ * the same file. */
 static void write_work(struct conn *c)
 {
 	struct offload_io *io = &c->io;
 	size_t done = 0;
 	int r = io->superseded ? -ESTALE : open_staged(c, io->wrid, io->wcid);
 
-	/* Bytes past the durable size are from an unacknowledged chunk. */
-	if (r == 0 && io->wtrunc_on && ftruncate(io->fd, (off_t)io->wtrunc) < 0)
-		r = -errno;
+	/* Bytes past the durable size are from an unacknowledged chunk. A running
+	 * hash that covers them no longer describes the file. */
+	if (r == 0 && io->wtrunc_on) {
+		if (ftruncate(io->fd, (off_t)io->wtrunc) < 0)
+			r = -errno;
+		if (io->run && io->run_at > io->wtrunc)
+			run_drop(io);
+	}
 	while (r == 0 && done < io->wbuf_len) {
 		ssize_t n = pwrite(io->fd, io->wbuf + done, io->wbuf_len - done,
 				   (off_t)(io->wat + done));
@@ -368,6 +395,10 @@ static void write_work(struct conn *c)
 		else
 			done += (size_t)n;
 	}
+	if (r == 0)
+		run_add(io, io->wbuf, io->wbuf_len, io->wat);
+	else
+		run_drop(io);
 	io->write_error = r < 0 ? -r : 0;
 }
 
@@ -400,6 +431,7 @@ static void queue_write(struct conn *c)
 	io->wtrunc = rx->offset;
 	memcpy(io->wrid, rx->rid, sizeof(io->wrid));
 	memcpy(io->wcid, rx->cid, sizeof(io->wcid));
+	io->wshared = rx->shared;
 	rx->started = 1;
 	rx->queued += io->wbuf_len;
 	if (conn_queue_job(c, &io->wjob, write_work, write_done) < 0) {
@@ -438,43 +470,6 @@ static void answer_status(struct conn *c, enum dock_clip_state state, uint64_t o
 	free(body);
 }
 
-#define RUN_BLOCK (256 * 1024)
-
-/* Adds the chunk just made durable to the running hash, reading it back from
- * the file (sync job). Anything unusual drops the running hash: the commit
- * then hashes the whole file, as it always could. */
-static void run_add(struct offload_io *io, const struct chunk *k)
-{
-	uint64_t pos = k->offset, end = k->offset + k->len;
-	uint8_t *buf;
-
-	if (io->run && (strcmp(io->run_rid, k->rid) || strcmp(io->run_cid, k->cid) ||
-			io->run_at != k->offset || k->shared))
-		run_drop(io);
-	if (!io->run) {
-		if (k->offset != 0 || k->shared || bulkhash_new(BULK_SHA256, &io->run) < 0)
-			return;
-		memcpy(io->run_rid, k->rid, sizeof(io->run_rid));
-		memcpy(io->run_cid, k->cid, sizeof(io->run_cid));
-		io->run_at = 0;
-	}
-	buf = malloc(RUN_BLOCK);
-	while (buf && pos < end) {
-		size_t want = end - pos > RUN_BLOCK ? RUN_BLOCK : (size_t)(end - pos);
-		ssize_t n = pread(io->fd, buf, want, (off_t)pos);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || bulkhash_update(io->run, buf, (size_t)n) < 0)
-			break;
-		pos += (uint64_t)n;
-	}
-	free(buf);
-	if (pos == end)
-		io->run_at = end;
-	else
-		run_drop(io);
-}
-
 /* The chunk before is durable: record its end (thread pool). It may run while
  * the next chunk is written to the same file: fdatasync covers at least every
  * byte written before it started, which includes the whole of this chunk. */
@@ -494,7 +489,10 @@ static void sync_work(struct conn *c)
 		r = -EIO;
 	if (r == 0) {
 		registry_progress_add(ctl->reg, c->peer_info.serial, k->len, time(NULL));
-		run_add(io, k);
+		/* Durable and hashed: its pages need not stay cached (staged clips
+		 * are read once, by the forwarder; a full page cache costs every
+		 * later write a reclaim). */
+		posix_fadvise(io->fd, (off_t)k->offset, (off_t)k->len, POSIX_FADV_DONTNEED);
 	}
 	io->sync_error = r < 0 ? -r : 0;
 }
@@ -656,12 +654,12 @@ static void commit_work(struct conn *c)
 	r = registry_clip_get(ctl->reg, c->peer_info.serial, io->rid, io->cid, rec);
 	if (r == 0)
 		r = open_staged(c, io->rid, io->cid);
-	/* What is receipted is what is on disk: exactly the durable size, hashed
-	 * from the file. Either chunk by chunk, read back once each was durable,
-	 * by this connection from byte 0 with no other connection on the clip
-	 * (the running hash: the hashing then overlaps the transfer instead of
-	 * following it), or else the whole file now (a resumed clip, a clip
-	 * another connection wrote: its late writes may have changed it). */
+	/* What is receipted is what is on disk: exactly the durable size. Either
+	 * hashed chunk by chunk from the buffers the file accepted, in file order,
+	 * by this connection from byte 0 with no other connection on the clip (the
+	 * running hash: the hashing overlaps the transfer instead of following
+	 * it), or else the whole file is read and hashed now (a resumed clip, a
+	 * clip another connection wrote: its late writes may have changed it). */
 	if (r == 0 && ftruncate(io->fd, (off_t)rec->offset) < 0)
 		r = -errno;
 	if (r == 0 && io->run && !io->superseded && !io->run_void && io->run_at == rec->offset &&
@@ -741,7 +739,7 @@ static void commit_done(struct conn *c)
 		answer_committed(c, io->answer, io->commit.size);
 		log_info("%s: committed %s/%s (%" PRIu64 " bytes), receipt sent; SHA-256 %s",
 			 c->peer_info.serial, io->rid, io->cid, io->commit.size, io->hashed_running ?
-			 "read back chunk by chunk as they became durable" : "of the whole staged file");
+			 "hashed chunk by chunk as they were written" : "of the whole staged file");
 		forward_wake(c->l->ctl->fwd);
 	} else {
 		conn_respond_error(c, io->result, DOCK_S_UNKNOWN, "%s", io->result_msg);

@@ -81,10 +81,10 @@ def body(t):
     log = t.log_since("controller", ctl_mark)
     twice = [k for k in expected if len(re.findall(r"committed %s/%s " % (k[1], k[2]), log)) != 1]
     t.check("controller log: one \"committed\" line per clip", not twice, twice)
-    # sent in one go from byte 0: the controller hashed each chunk as it became durable
+    # sent in one go from byte 0: the controller hashed each chunk as it wrote it
     whole = [k for k in expected if not re.search(
-        r"committed %s/%s .*SHA-256 read back chunk by chunk" % (k[1], k[2]), log)]
-    t.check("controller log: every clip's SHA-256 read back chunk by chunk (no whole-file pass)",
+        r"committed %s/%s .*SHA-256 hashed chunk by chunk" % (k[1], k[2]), log)]
+    t.check("controller log: every clip's SHA-256 hashed chunk by chunk as written (no whole-file pass)",
             not whole, whole)
 
     for cam in range(1, CAMERAS + 1):
