@@ -17,6 +17,7 @@
 
 #include "hw/doclink.h"
 #include "shared/log.h"
+#include "shared/util.h"
 
 struct session {
 	struct bwc_identity *id;
@@ -28,13 +29,25 @@ struct session {
 	size_t window;                /* chunk PUTs that may be unanswered (PROTOCOL.md §9.1) */
 	struct dock_http h;
 	char why[256];
+	long link_checked_ms;         /* when the carrier was last read, and what it said */
+	int link_up;
 };
 
+#define LINK_CHECK_MS 50
+
+/* Asked before every block sent: the carrier is read at most every
+ * LINK_CHECK_MS (an undock still stops the transfer within that time plus one
+ * block; a lost link also fails the socket). */
 static int still_docked(void *ud)
 {
 	struct session *s = ud;
+	long now = util_monotonic_ms();
 
-	return doclink_docked(s->link) == 1;
+	if (s->link_checked_ms == 0 || !s->link_up || now - s->link_checked_ms >= LINK_CHECK_MS) {
+		s->link_up = doclink_docked(s->link) == 1;
+		s->link_checked_ms = now;
+	}
+	return s->link_up;
 }
 
 /* Maps an error answer to what the session does next. */

@@ -8,8 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "shared/util.h"
 
 int doclink_open(struct doclink *d, const char *ifname)
 {
@@ -69,17 +70,9 @@ static void drain(int fd)
 		;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 int doclink_wait(struct doclink *d, int want, int timeout_ms)
 {
-	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long deadline = timeout_ms < 0 ? -1 : util_monotonic_ms() + timeout_ms;
 
 	for (;;) {
 		struct pollfd p = { .fd = d->nl, .events = POLLIN };
@@ -87,7 +80,7 @@ int doclink_wait(struct doclink *d, int want, int timeout_ms)
 
 		if (state < 0 || state == want)
 			return state;
-		wait_ms = deadline < 0 ? 1000 : (int)(deadline - now_ms());
+		wait_ms = deadline < 0 ? 1000 : (int)(deadline - util_monotonic_ms());
 		if (deadline >= 0 && wait_ms <= 0)
 			return state;
 		/* Poll at most a second at a time: a missed event costs one second. */

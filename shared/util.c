@@ -181,3 +181,11 @@ int util_time_parse_iso(const char *s, time_t *ret)
 	*ret = timegm(&tm);
 	return 0;
 }
+
+long util_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}

@@ -36,4 +36,7 @@ void util_time_iso(time_t t, char *out, size_t outlen);
 /* Parses the above form; returns 0 or -EINVAL. */
 int util_time_parse_iso(const char *s, time_t *ret);
 
+/* Milliseconds of CLOCK_MONOTONIC (intervals and deadlines, not dates). */
+long util_monotonic_ms(void);
+
 #endif
