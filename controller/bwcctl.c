@@ -432,6 +432,8 @@ static int cmd_destination(struct cli *c, const char *verb, const char *file)
 		    : r == -EACCES ? die("the stored destination does not open with keystore %s "
 					 "(%s): was the keystore replaced?", c->cfg.keystore,
 					 ks_last_detail())
+		    : r == -EAGAIN ? die("keystore %s is not reachable (%s): try again",
+					 c->cfg.keystore, ks_last_detail())
 		    : r < 0 ? die("cannot read the destination from the registry (%d)", r)
 			    : destination_print(d, c->json, stdout) < 0;
 	} else if ((r = util_read_file(file, DEST_FILE_MAX, &buf, &len)) < 0) {

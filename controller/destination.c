@@ -423,7 +423,8 @@ static int doc_key(keystore_t *ks, int create, uint8_t key[DOC_KEY_BYTES])
 	}
 	if (r != KS_OK || len != DOC_KEY_BYTES) {
 		util_wipe(key, DOC_KEY_BYTES);
-		return -EACCES;
+		/* unreachable or busy now: worth another try; anything else is final */
+		return r == KS_E_NO_TPM || r == KS_E_IO || r == KS_E_NOMEM ? -EAGAIN : -EACCES;
 	}
 	return 0;
 }
@@ -527,6 +528,26 @@ int destination_load(registry_t *r, keystore_t *ks, struct destination *ret)
 	return rc;
 }
 
+int destination_stored_form(registry_t *r, char **ret)
+{
+	char *sealed;
+	int rc;
+
+	if (!r || !ret)
+		return -EINVAL;
+	*ret = NULL;
+	sealed = malloc(SEALED_MAX);
+	if (!sealed)
+		return -ENOMEM;
+	rc = registry_meta_get(r, META_DOC, sealed, SEALED_MAX);
+	if (rc < 0) {
+		free(sealed);
+		return rc;
+	}
+	*ret = sealed;
+	return 0;
+}
+
 int destination_store(registry_t *r, keystore_t *ks, const struct destination *d)
 {
 	char *sealed = NULL;
@@ -583,6 +604,11 @@ int destination_import(registry_t *r, keystore_t *ks, const char *json, size_t l
 	if (rc == -EACCES) {
 		snprintf(why, whylen, "the stored destination does not open with this keystore "
 			 "(%s): was the keystore replaced? Nothing changed", ks_last_detail());
+		goto out;
+	}
+	if (rc == -EAGAIN) {
+		snprintf(why, whylen, "the keystore is not reachable (%s): nothing changed, try "
+			 "again", ks_last_detail());
 		goto out;
 	}
 	if (rc < 0 && rc != -ENOENT) {

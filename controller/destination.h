@@ -75,9 +75,13 @@ int destination_check_change(const struct destination *old, const struct destina
  * meta key as associated data. A copied registry or disk holds no secret;
  * only a process that can unseal with this host's keystore reads it.
  * load: 0, -ENOENT when none was imported, -EACCES when the keystore cannot
- * unseal (or the ciphertext does not authenticate), other negative on error. */
+ * unseal (or the ciphertext does not authenticate), -EAGAIN when the keystore
+ * is unreachable now (no TPM answering), other negative on error. */
 #define DEST_SEAL_NAME "destination-key"
 int destination_load(registry_t *r, keystore_t *ks, struct destination *ret);
+/* The stored (sealed) form as it is in the registry, malloc'd: a changed
+ * destination is noticed without unsealing. 0, -ENOENT or other negative. */
+int destination_stored_form(registry_t *r, char **ret);
 int destination_store(registry_t *r, keystore_t *ks, const struct destination *d);
 
 /* parse + change rules (against the stored one and the latches) + store.

@@ -58,7 +58,8 @@ struct fwd {
 	char audit_path[PATH_MAX];
 	registry_t *reg;
 	keystore_t *ks;               /* unseals the destination document */
-	int unseal_reported;
+	int unseal_reported, unreachable_reported;
+	char *dest_form;              /* stored form last unsealed (or refused): main thread */
 	int wake_fd;
 	volatile sig_atomic_t stopping;
 	pthread_mutex_t lock;
@@ -187,27 +188,49 @@ static void md5_mem(const void *data, size_t len, char md5_hex[33])
 
 /* ---- destination ------------------------------------------------------------- */
 
-/* Reloads the destination when the admin imported a new connection file. */
+/* Reloads the destination when the admin imported a new connection file.
+ * Only a changed stored form is unsealed: no keystore operation every
+ * refresh, and a document the keystore refused is not tried again (each try
+ * would count against the TPM's dictionary-attack lockout) until a new one
+ * is imported. */
 static int dest_refresh(struct fwd *f)
 {
-	struct destination *d = calloc(1, sizeof(*d));
-	char *pem = NULL;
+	struct destination *d;
+	char *pem = NULL, *form = NULL;
 	size_t pem_len = 0;
 	int r;
 
-	if (!d)
+	if (destination_stored_form(reg_of(f), &form) == 0 && f->dest_form &&
+	    strcmp(form, f->dest_form) == 0) {
+		free(form);
+		return f->unseal_reported ? -EACCES : 0;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		free(form);
 		return -ENOMEM;
+	}
 	r = destination_load(reg_of(f), f->ks, d);
+	if (form && (r == 0 || r == -EACCES)) {
+		free(f->dest_form);
+		f->dest_form = form;
+	} else {
+		free(form);
+	}
 	if (r < 0) {
 		if (r == -EACCES && !f->unseal_reported)
 			log_error("forward: the stored destination does not open with keystore %s "
 				  "(%s): import the connection file again", f->cfg.keystore,
 				  ks_last_detail());
+		if (r == -EAGAIN && !f->unreachable_reported)
+			log_error("forward: keystore %s is not reachable (%s): the destination is "
+				  "read again every 10 s", f->cfg.keystore, ks_last_detail());
 		f->unseal_reported = r == -EACCES;
+		f->unreachable_reported = r == -EAGAIN;
 		free(d);
 		return r == -EACCES ? r : -ENOENT;
 	}
-	f->unseal_reported = 0;
+	f->unseal_reported = f->unreachable_reported = 0;
 	pthread_mutex_lock(&f->lock);
 	if (f->dest && strcmp(f->dest->document, d->document) == 0) {
 		pthread_mutex_unlock(&f->lock);
@@ -1251,6 +1274,7 @@ static void forward_main(struct fwd *f)
 	if (f->dest)
 		util_free_secret(f->dest, sizeof(*f->dest));
 	free(f->ca_pem);
+	free(f->dest_form);
 	registry_close(f->reg);
 	ks_close(f->ks);
 	curl_global_cleanup();

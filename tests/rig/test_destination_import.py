@@ -101,6 +101,16 @@ def body(t):
             p.returncode == 0 and "WARNING" in p.stdout + p.stderr)
     t.check("the good file imports again", t.bwcctl("destination", "import", write(enc))
             .returncode == 0 and show_site() == "Rig EMS")
+    # the running forwarder reads a newly imported destination (it opens the stored one
+    # only when it changed: every 10 s it compares the sealed form)
+    mark = t.log_size("controller")
+    renamed = copy.deepcopy(enc)
+    renamed["SiteName"] = "Rig EMS renamed"
+    t.check("a renamed site imports", t.bwcctl("destination", "import", write(renamed))
+            .returncode == 0 and show_site() == "Rig EMS renamed")
+    t.check("the forwarder takes the renamed destination within a refresh (25 s)",
+            t.wait_for(lambda: 'forward: destination "Rig EMS renamed"' in
+                       t.log_since("controller", mark), 25))
 
     for flags in ((), ("--json",)):
         p = t.bwcctl("destination", "show", *flags)

@@ -9,6 +9,7 @@
 #include "controller/destination.h"
 #include "fixture.h"
 #include "shared/util.h"
+#include "tests/unit/tpm/swtpm.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -169,6 +170,49 @@ static void test_sealed(void)
 	free(sealed);
 }
 
+/* A TPM that stops answering is a passing condition (-EAGAIN: the forwarder
+ * tries again) and not a refusal (-EACCES: it stops trying until a new
+ * document is imported, so as not to spend the TPM's lockout counter); once
+ * the TPM answers again the same sealed document opens. */
+static void test_keystore_outage(void)
+{
+	struct destination *d = calloc(1, sizeof(*d));
+	keystore_t *tks, *again = NULL;
+	registry_t *r = NULL;
+	struct swtpm tpm;
+	char spec[PATH_MAX + 100], *s = doc(0, 0);
+
+	if (!swtpm_installed()) {
+		printf("swtpm not installed: the keystore outage case is not run\n");
+		free(d);
+		free(s);
+		return;
+	}
+	tks = swtpm_keystore(&tpm, "outage-tpm", check_path("outage-keys"));
+	CHECK(d && tks && registry_open(check_path("outage.db"), &r) == 0);
+	if (d && tks && r) {
+		CHECK(destination_import(r, tks, s, strlen(s), 0, d, why, sizeof(why)) == 0);
+		CHECK(destination_load(r, tks, d) == 0);
+		swtpm_stop(&tpm);
+		CHECK(destination_load(r, tks, d) == -EAGAIN);
+		CHECK(destination_import(r, tks, s, strlen(s), 0, d, why, sizeof(why)) < 0 &&
+		      strstr(why, "not reachable"));
+		CHECK(swtpm_start(&tpm, check_path("outage-tpm")) == 0);
+		snprintf(spec, sizeof(spec), "%s%s", tpm.spec_head, check_path("outage-keys"));
+		CHECK_KS(ks_open(spec, &again), KS_OK);
+		CHECK(again && destination_load(r, again, d) == 0 &&
+		      strcmp(d->blob_key, "TopSecretKey42") == 0);
+	}
+	swtpm_stop(&tpm);
+	ks_close(again);
+	ks_close(tks);
+	registry_close(r);
+	if (d)
+		destination_wipe(d);
+	free(d);
+	free(s);
+}
+
 int main(void)
 {
 	char spec[PATH_MAX];
@@ -184,6 +228,7 @@ int main(void)
 	test_change_rules();
 	test_registry();
 	test_sealed();
+	test_keystore_outage();
 	ks_close(ks);
 	free(cert_b64);
 	free(pub_b64);

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-void swtpm_require(void)
+int swtpm_installed(void)
 {
 	const char *path = getenv("PATH");
 	char buf[PATH_MAX];
@@ -26,9 +26,16 @@ void swtpm_require(void)
 		size_t n = strcspn(p, ":");
 		snprintf(buf, sizeof(buf), "%.*s/swtpm", (int)n, p);
 		if (access(buf, X_OK) == 0)
-			return;
+			return 1;
 		p += n + (p[n] == ':');
 	}
+	return 0;
+}
+
+void swtpm_require(void)
+{
+	if (swtpm_installed())
+		return;
 	printf("swtpm not installed (Debian: apt-get install swtpm swtpm-tools): skipped\n");
 	exit(SWTPM_SKIP);
 }

@@ -17,7 +17,9 @@ struct swtpm {
 	char spec_head[80];   /* "tpm:<tcti>;dir=" */
 };
 
-/* Exits with SWTPM_SKIP when no swtpm binary is on PATH. */
+/* Whether a swtpm binary is on PATH; swtpm_require exits with SWTPM_SKIP
+ * when there is none. */
+int swtpm_installed(void);
 void swtpm_require(void);
 
 /* Starts swtpm with its state in statedir (created). 0 or -1. */
