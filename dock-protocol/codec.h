@@ -22,6 +22,11 @@ json_t *dock_parse_object(const char *json, size_t len, const char *const *allow
 			  char *why, size_t whylen);
 json_t *dock_parse_object_max(const char *json, size_t len, size_t max,
 			      const char *const *allowed, char *why, size_t whylen);
+/* The opening of every decoder: ret (size bytes) zeroed, then json parsed as
+ * an object of at most max bytes with members from allowed only. 0 with *root
+ * set (the caller frees it), -EINVAL without ret, -EBADMSG with why said. */
+int dock_decode_begin(const char *json, size_t len, size_t max, const char *const *allowed,
+		      void *ret, size_t size, json_t **root, char *why, size_t whylen);
 /* Refuses members of o outside allowed; where names o in the message. */
 int dock_only_members(json_t *o, const char *const *allowed, const char *where, char *why,
 		      size_t whylen);

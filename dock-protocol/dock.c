@@ -212,6 +212,16 @@ json_t *dock_parse_object_max(const char *json, size_t len, size_t max,
 	return root;
 }
 
+int dock_decode_begin(const char *json, size_t len, size_t max, const char *const *allowed,
+		      void *ret, size_t size, json_t **root, char *why, size_t whylen)
+{
+	if (!ret || !root)
+		return -EINVAL;
+	memset(ret, 0, size);
+	*root = dock_parse_object_max(json, len, max, allowed, why, whylen);
+	return *root ? 0 : -EBADMSG;
+}
+
 int dock_only_members(json_t *o, const char *const *allowed, const char *where, char *why,
 		      size_t whylen)
 {
@@ -270,12 +280,10 @@ int dock_decode_csr_req(const char *json, size_t len, struct dock_csr_req *ret, 
 	json_t *root;
 	int r;
 
-	if (!ret)
-		return -EINVAL;
-	memset(ret, 0, sizeof(*ret));
-	root = dock_parse_object(json, len, allowed, why, whylen);
-	if (!root)
-		return -EBADMSG;
+	r = dock_decode_begin(json, len, DOCK_MAX_BODY, allowed, ret, sizeof(*ret), &root, why,
+			      whylen);
+	if (r < 0)
+		return r;
 	r = dock_b64_member(root, "csr", ret->csr, sizeof(ret->csr), &ret->csr_len, why, whylen);
 	if (r == 0)
 		r = dock_text_member(root, "model", 0, ret->model, sizeof(ret->model), why, whylen);
@@ -416,12 +424,10 @@ int dock_decode_cert_resp(const char *json, size_t len, struct dock_cert_resp *r
 	json_t *root;
 	int r;
 
-	if (!ret)
-		return -EINVAL;
-	memset(ret, 0, sizeof(*ret));
-	root = dock_parse_object(json, len, allowed, why, whylen);
-	if (!root)
-		return -EBADMSG;
+	r = dock_decode_begin(json, len, DOCK_MAX_BODY, allowed, ret, sizeof(*ret), &root, why,
+			      whylen);
+	if (r < 0)
+		return r;
 	r = dock_text_member(root, "standing", 1, standing, sizeof(standing), why, whylen);
 	if (r == 0)
 		r = dock_text_member(root, "system_id", 1, ret->system_id, sizeof(ret->system_id), why,
@@ -457,12 +463,10 @@ int dock_decode_error(const char *json, size_t len, struct dock_error_resp *ret,
 	json_t *root;
 	int r;
 
-	if (!ret)
-		return -EINVAL;
-	memset(ret, 0, sizeof(*ret));
-	root = dock_parse_object(json, len, allowed, why, whylen);
-	if (!root)
-		return -EBADMSG;
+	r = dock_decode_begin(json, len, DOCK_MAX_BODY, allowed, ret, sizeof(*ret), &root, why,
+			      whylen);
+	if (r < 0)
+		return r;
 	r = dock_text_member(root, "error", 1, code, sizeof(code), why, whylen);
 	if (r == 0)
 		r = dock_text_member(root, "standing", 0, standing, sizeof(standing), why, whylen);

@@ -210,12 +210,10 @@ int dock_decode_plan(const char *json, size_t len, struct dock_plan *ret, char *
 	json_t *root;
 	int r;
 
-	if (!ret)
-		return -EINVAL;
-	memset(ret, 0, sizeof(*ret));
-	root = dock_parse_object(json, len, allowed, why, whylen);
-	if (!root)
-		return -EBADMSG;
+	r = dock_decode_begin(json, len, DOCK_MAX_BODY, allowed, ret, sizeof(*ret), &root, why,
+			      whylen);
+	if (r < 0)
+		return r;
 	r = u64_member(root, "recordings", 1000000, &ret->recordings, why, whylen);
 	if (r == 0)
 		r = u64_member(root, "clips", 100000000, &ret->clips, why, whylen);
@@ -387,12 +385,10 @@ int dock_decode_recording(const char *json, size_t len, struct dock_recording *r
 	json_t *root;
 	int r;
 
-	if (!ret)
-		return -EINVAL;
-	memset(ret, 0, sizeof(*ret));
-	root = dock_parse_object_max(json, len, DOCK_MAX_RECORDING_JSON, allowed, why, whylen);
-	if (!root)
-		return -EBADMSG;
+	r = dock_decode_begin(json, len, DOCK_MAX_RECORDING_JSON, allowed, ret, sizeof(*ret), &root,
+			      why, whylen);
+	if (r < 0)
+		return r;
 	r = dock_text_member(root, "recording_id", 1, ret->recording_id, sizeof(ret->recording_id),
 			     why, whylen);
 	if (r == 0 && dock_check_recording_id(ret->recording_id) < 0) {
@@ -481,12 +477,10 @@ int dock_decode_commit(const char *json, size_t len, struct dock_commit *ret, ch
 	json_t *root;
 	int r;
 
-	if (!ret)
-		return -EINVAL;
-	memset(ret, 0, sizeof(*ret));
-	root = dock_parse_object(json, len, allowed, why, whylen);
-	if (!root)
-		return -EBADMSG;
+	r = dock_decode_begin(json, len, DOCK_MAX_BODY, allowed, ret, sizeof(*ret), &root, why,
+			      whylen);
+	if (r < 0)
+		return r;
 	r = u64_member(root, "size", MAX_SIZE, &ret->size, why, whylen);
 	if (r == 0)
 		r = sha_member(root, "sha256", ret->sha256, why, whylen);
@@ -580,12 +574,10 @@ int dock_decode_receipt(const char *json, size_t len, struct dock_receipt *ret, 
 	json_t *root;
 	int r;
 
-	if (!ret)
-		return -EINVAL;
-	memset(ret, 0, sizeof(*ret));
-	root = dock_parse_object(json, len, any, why, whylen);
-	if (!root)
-		return -EBADMSG;
+	r = dock_decode_begin(json, len, DOCK_MAX_BODY, any, ret, sizeof(*ret), &root, why,
+			      whylen);
+	if (r < 0)
+		return r;
 	r = decode_receipt_obj(root, ret, why, whylen);
 	json_decref(root);
 	return r;
@@ -618,12 +610,10 @@ int dock_decode_clip_status(const char *json, size_t len, struct dock_clip_statu
 	json_t *root, *rc;
 	int r;
 
-	if (!ret)
-		return -EINVAL;
-	memset(ret, 0, sizeof(*ret));
-	root = dock_parse_object(json, len, allowed, why, whylen);
-	if (!root)
-		return -EBADMSG;
+	r = dock_decode_begin(json, len, DOCK_MAX_BODY, allowed, ret, sizeof(*ret), &root, why,
+			      whylen);
+	if (r < 0)
+		return r;
 	r = dock_text_member(root, "state", 1, state, sizeof(state), why, whylen);
 	if (r == 0) {
 		r = -EBADMSG;
