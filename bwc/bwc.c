@@ -311,30 +311,18 @@ int main(int argc, char **argv)
 {
 	static struct bwc b;
 	struct sigaction sa = { .sa_handler = on_stop };
-	const char *conf = NULL;
+	struct conf_cmdline cl;
 	char why[256];
-	int check = 0, debug = 0, reset = 0, opt, r;
+	int r = conf_cmdline(argc, argv, "R", usage, &cl), reset = cl.set[0];
 
-	while ((opt = getopt(argc, argv, "c:ndRh")) != -1) {
-		switch (opt) {
-		case 'R': reset = 1; break;
-		case 'c': conf = optarg; break;
-		case 'n': check = 1; break;
-		case 'd': debug = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (!conf) {
-		usage(stderr);
-		return 2;
-	}
-	log_init("bwc", debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-	if (bwc_config_load(conf, &b.cfg, why, sizeof(why)) < 0) {
+	if (r >= 0)
+		return r;
+	log_init("bwc", cl.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (bwc_config_load(cl.conf, &b.cfg, why, sizeof(why)) < 0) {
 		log_error("configuration: %s", why);
 		return 1;
 	}
-	if (check) {
+	if (cl.check) {
 		bwc_config_print(&b.cfg, stdout);
 		printf("configuration OK\n");
 		return 0;

@@ -21,6 +21,7 @@
 #include "controller/conn.h"
 #include "controller/ra.h"
 #include "hw/storage.h"
+#include "shared/conf.h"
 #include "shared/log.h"
 #include "shared/privdrop.h"
 #include "shared/util.h"
@@ -292,13 +293,13 @@ int main(int argc, char **argv)
 	static struct listener lst;
 	static struct ra ra;
 	static struct forward_proc fwd = { .pid = 0, .wake_fd = -1 };
-	const char *conf = NULL;
+	struct conf_cmdline cl;
 	char why[256], path[PATH_MAX];
 	uv_signal_t sigterm, sigint;
 	uv_timer_t cert_timer;
 	WOLFSSL_CTX *tls = NULL;
 	uv_loop_t *loop = uv_default_loop();
-	int check = 0, debug = 0, opt, r, rc = 1;
+	int r, rc = 1;
 
 	ctl.ca.fd = -1;
 	pthread_mutex_init(&ctl.signer_lock, NULL);
@@ -307,25 +308,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	while ((opt = getopt(argc, argv, "c:ndh")) != -1) {
-		switch (opt) {
-		case 'c': conf = optarg; break;
-		case 'n': check = 1; break;
-		case 'd': debug = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (!conf) {
-		usage(stderr);
-		return 2;
-	}
-	log_init("bwc-controller", debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-	if (config_load(conf, &ctl.cfg, why, sizeof(why)) < 0) {
+	if ((r = conf_cmdline(argc, argv, "", usage, &cl)) >= 0)
+		return r;
+	log_init("bwc-controller", cl.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (config_load(cl.conf, &ctl.cfg, why, sizeof(why)) < 0) {
 		log_error("configuration: %s", why);
 		return 1;
 	}
-	if (check) {
+	if (cl.check) {
 		config_print(&ctl.cfg, stdout);
 		printf("configuration OK\n");
 		return 0;

@@ -5,6 +5,7 @@
 #include <ini.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct parse_ctx {
 	const struct conf_key *keys;
@@ -151,4 +152,40 @@ void conf_print(const struct conf_key *keys, size_t n, const void *obj, FILE *ou
 		else
 			fprintf(out, "[%s] %s = %d\n", k->section, k->name, *(const int *)p);
 	}
+}
+
+int conf_cmdline(int argc, char **argv, const char *flags, void (*usage)(FILE *),
+		 struct conf_cmdline *ret)
+{
+	char optstring[16 + CONF_CMDLINE_FLAGS];
+	const char *at;
+	int opt;
+
+	memset(ret, 0, sizeof(*ret));
+	if (strlen(flags) > CONF_CMDLINE_FLAGS)
+		return 2;
+	optind = 0;   /* glibc: a full restart of getopt, whatever parsed before */
+	snprintf(optstring, sizeof(optstring), "c:ndh%s", flags);
+	while ((opt = getopt(argc, argv, optstring)) != -1) {
+		if (opt == 'c') {
+			ret->conf = optarg;
+		} else if (opt == 'n') {
+			ret->check = 1;
+		} else if (opt == 'd') {
+			ret->debug = 1;
+		} else if (opt == 'h') {
+			usage(stdout);
+			return 0;
+		} else if (opt != '?' && opt != ':' && (at = strchr(flags, opt)) != NULL) {
+			ret->set[at - flags] = 1;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!ret->conf || optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	return -1;
 }

@@ -23,4 +23,18 @@ int conf_load(const char *path, const struct conf_key *keys, size_t n, void *obj
 /* Prints every key with its value ("-n" output of the daemons). */
 void conf_print(const struct conf_key *keys, size_t n, const void *obj, FILE *out);
 
+/* The command line of a daemon: -c CONFIG (required), -n (check the
+ * configuration, print it and exit), -d (debug logging), -h, and the flag
+ * letters in `flags` (no argument; set[i] = 1 when flags[i] was given).
+ * Returns -1 to go on, or else the exit status once usage was printed: 0
+ * after -h, 2 after a mistake. */
+#define CONF_CMDLINE_FLAGS 8
+struct conf_cmdline {
+	const char *conf;
+	int check, debug;
+	int set[CONF_CMDLINE_FLAGS];
+};
+int conf_cmdline(int argc, char **argv, const char *flags, void (*usage)(FILE *),
+		 struct conf_cmdline *ret);
+
 #endif
