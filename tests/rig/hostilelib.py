@@ -12,7 +12,6 @@
 import argparse
 import base64
 import json
-import os
 import re
 import socket
 import ssl

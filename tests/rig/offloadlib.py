@@ -4,11 +4,9 @@
 
 import hashlib
 import json
-import os
 import re
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -234,6 +232,18 @@ def record(t, cam, seconds=2, nbytes=None, timeout=300):
     print("$ bwc-rig record %s -> %s, %s" % (" ".join(args[1:]), rid and rid.group(1),
                                               {k: v[0] for k, v in clips.items()}), flush=True)
     return (rid.group(1) if rid and p.returncode == 0 else None), clips
+
+
+def record_for_client(t, cam, nbytes):
+    """Records nbytes on camN, then stops its daemon so that a test client can present
+    its identity: (recording id, (serial, rid, "0001"), the clip's SHA-256)."""
+    rid, clips = record(t, cam, 1, nbytes)
+    t.require("a %d MiB recording on cam%d" % (nbytes // MIB, cam), rid and clips)
+    key = (riglib.serial_of(cam), rid, "0001")
+    sha = clips_of(t, cam)[key]["sha256"]
+    t.require("cam%d's daemon stopped (the test client uses its identity)" % cam,
+              t.bwc_rig("stop", "cam%d" % cam).returncode == 0)
+    return rid, key, sha
 
 
 def spawn_in(t, host, argv, log):

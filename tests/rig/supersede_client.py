@@ -6,24 +6,13 @@
 
 import argparse
 import json
-import socket
-import ssl
 import sys
-from pathlib import Path
 
-from offload_client import read_answer, request
+from offload_client import load_recording, read_answer, request, request_bytes, tls_connect
 
 
 def connect(a):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    ctx.check_hostname = False
-    ctx.load_verify_locations(a.ca)
-    ctx.load_cert_chain(a.cert, a.key)
-    raw = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    raw.settimeout(60)
-    raw.connect((a.addr, 4433, 0, socket.if_nametoindex("dock0")))
-    return ctx.wrap_socket(raw)
+    return tls_connect(a.cert, a.key, a.ca, a.addr, timeout=60)
 
 
 def main():
@@ -31,22 +20,15 @@ def main():
     for k in ("--cert", "--key", "--ca", "--addr", "--recording"):
         ap.add_argument(k, required=True)
     a = ap.parse_args()
-    rec = Path(a.recording)
-    doc = json.loads((rec / "recording.json").read_text())
-    for c in doc["clips"]:
-        c.pop("receipted", None)
-    clip = doc["clips"][0]
-    rid, cid = doc["recording_id"], clip["clip_id"]
-    data = (rec / ("clip-%s.%s" % (cid, clip["container"]))).read_bytes()
+    doc, clip, rid, cid, data = load_recording(a.recording)
     base = "/v1/recordings/%s/clips/%s" % (rid, cid)
     chunk = 4 << 20
 
     old = connect(a)
     request(old, "PUT", "/v1/recordings/%s" % rid, json.dumps(doc).encode())
-    head = ("PUT %s?offset=0 HTTP/1.1\r\nHost: controller\r\nDock-Protocol: 1\r\n"
-            "Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n"
-            % (base, chunk)).encode()
-    old.sendall(head + data[:chunk // 2])          # stalls half-way
+    # the head announces a whole chunk; half of it is sent, then the connection stalls
+    head = request_bytes("PUT", "%s?offset=0" % base, b"\0" * chunk, "application/octet-stream")
+    old.sendall(head[:len(head) - chunk] + data[:chunk // 2])
 
     new = connect(a)
     status, st = request(new, "GET", base)

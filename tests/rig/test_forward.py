@@ -5,7 +5,6 @@
 # (ETag = MD5, SHA-256 = the camera's), Users/ and Devices/ objects, staging emptied, audit
 # "forward" + "delete" entries, Status: Complete set after every object was stored.
 
-import hashlib
 import time
 
 import emslib

@@ -11,7 +11,6 @@ import hashlib
 import json
 import secrets
 import threading
-import time
 
 import emslib
 import offloadlib as ol

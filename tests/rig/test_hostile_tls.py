@@ -6,7 +6,6 @@
 # 3000, each is refused or closed with its reason in the controller log, nothing of it is
 # staged, and a normal camera offloading meanwhile gets its recording through intact.
 
-import re
 import subprocess
 import time
 

@@ -10,7 +10,6 @@
 # ASAN_RSS_LIMIT_KIB (quarantine + 64 MiB + shadow: no unbounded growth). Handshake and idle
 # timeouts: test_hostile_tls.py.
 
-import subprocess
 import time
 
 import hostilelib as hl

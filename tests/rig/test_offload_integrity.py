@@ -18,12 +18,10 @@
 import argparse
 import json
 import re
-import socket
 import ssl
 import sys
-import time
-from pathlib import Path
 
+import offload_client as oc
 import offloadlib as ol
 import rigtest
 
@@ -90,13 +88,8 @@ def wrong_hash(t, addr):
     t.require("cam2 enrols", t.wait(2, renewals_above=0, timeout=60))
     t.require("cam2 has nothing to offload yet", ol.wait_offloaded(t, 2, mark, 60))
     t.dock(2, False)
-    rid, clips = ol.record(t, 2, 1, 10 * ol.MIB)
-    t.require("a 10 MiB recording on cam2", rid and clips)
-    key = ("RIG00002", rid, "0001")
-    sha = ol.clips_of(t, 2)[key]["sha256"]
+    rid, key, sha = ol.record_for_client(t, 2, 10 * ol.MIB)
     wrong = ("0" if sha[0] != "0" else "1") + sha[1:]
-    t.require("cam2's daemon stopped (the hostile client uses its identity)",
-              t.bwc_rig("stop", "cam2").returncode == 0)
     t.dock(2)
     ctl_mark = t.log_size("controller")
     d = t.rig.cam_dir(2)
@@ -152,32 +145,14 @@ def pipeline_client(argv):
         ap.add_argument(opt, required=True)
     ap.add_argument("--two-connections", action="store_true")
     a = ap.parse_args(argv)
-    rec_dir = Path(a.recording)
-    doc = json.loads((rec_dir / "recording.json").read_text())
-    for c in doc.get("clips", []):
-        c.pop("receipted", None)
-    clip = doc["clips"][0]
-    rid, cid = doc["recording_id"], clip["clip_id"]
-    data = (rec_dir / ("clip-%s.%s" % (cid, clip["container"]))).read_bytes()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    ctx.check_hostname = False
-    ctx.load_verify_locations(a.ca)
-    ctx.load_cert_chain(a.cert, a.key)
+    doc, clip, rid, cid, data = oc.load_recording(a.recording)
 
     def connect():
-        raw = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        raw.settimeout(30)
-        raw.connect((a.addr, 4433, 0, socket.if_nametoindex("dock0")))
-        return ctx.wrap_socket(raw)
+        return oc.tls_connect(a.cert, a.key, a.ca, a.addr)
     tls = connect()
     pending = [b""]
     base = "/v1/recordings/%s/clips/%s" % (rid, cid)
-
-    def req(method, path, body=b"", ctype="application/json"):
-        return ("%s %s HTTP/1.1\r\nHost: controller\r\nDock-Protocol: 1\r\n"
-                "Content-Type: %s\r\nContent-Length: %d\r\n\r\n"
-                % (method, path, ctype, len(body))).encode() + body
+    req = oc.request_bytes
 
     def send(method, path, body=b"", ctype="application/json"):
         tls.sendall(req(method, path, body, ctype))
@@ -188,23 +163,9 @@ def pipeline_client(argv):
                         "application/octet-stream") + then)
 
     def answer(label):
-        buf = pending[0]
         try:
-            while b"\r\n\r\n" not in buf:
-                b = tls.recv(65536)
-                if not b:
-                    raise ConnectionError("closed")
-                buf += b
-            head, rest = buf.split(b"\r\n\r\n", 1)
-            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
-            while len(rest) < length:
-                b = tls.recv(65536)
-                if not b:
-                    raise ConnectionError("closed inside an answer")
-                rest += b
-            pending[0] = rest[length:]
-            out = {"case": label, "status": int(head.split()[1]),
-                   "body": json.loads(rest[:length])}
+            status, body = oc.read_answer(tls, pending[0], pending)
+            out = {"case": label, "status": status, "body": body}
         except (OSError, ssl.SSLError, ConnectionError) as e:
             out = {"case": label, "closed": "%s: %s" % (type(e).__name__, e)}
         print(json.dumps(out), flush=True)
@@ -248,25 +209,26 @@ def pipeline_client(argv):
     return 0
 
 
-def pipelining(t, addr):
-    rid, clips = ol.record(t, 2, 1, 8 * ol.MIB)
-    t.require("an 8 MiB recording on cam2", rid and clips)
-    key = ("RIG00002", rid, "0001")
-    sha = ol.clips_of(t, 2)[key]["sha256"]
-    t.require("cam2's daemon stopped (the pipelining client uses its identity)",
-              t.bwc_rig("stop", "cam2").returncode == 0)
-    ctl_mark = t.log_size("controller")
+def run_pipeline_client(t, addr, rid, *extra):
+    """Runs pipeline_client in cam2's namespace with cam2's LDevID; {case: its answer}."""
     d = t.rig.cam_dir(2)
     p = t.exec_in("cam2", ol.PYTHON, ol.HERE / "test_offload_integrity.py", "--pipeline-client",
-                  "--cert", d / "state" / "ldevid.pem", "--key", d / "keystore" / "ldevid.key",
-                  "--ca", t.rig.ca_pem, "--addr", addr, "--recording",
-                  ol.data_dir(t, 2) / "recordings" / rid, timeout=120)
+                  *extra, "--cert", d / "state" / "ldevid.pem", "--key",
+                  d / "keystore" / "ldevid.key", "--ca", t.rig.ca_pem, "--addr", addr,
+                  "--recording", ol.data_dir(t, 2) / "recordings" / rid, timeout=120)
     print(p.stdout[-3000:], p.stderr[-2000:], flush=True)
     res = {}
     for line in p.stdout.splitlines():
         if line.startswith("{"):
             o = json.loads(line)
             res[o["case"]] = o
+    return res
+
+
+def pipelining(t, addr):
+    rid, key, sha = ol.record_for_client(t, 2, 8 * ol.MIB)
+    ctl_mark = t.log_size("controller")
+    res = run_pipeline_client(t, addr, rid)
     def st(case):
         r = res.get(case, {})
         return r.get("status"), (r.get("body") or {}).get("offset"), (r.get("body") or {}).get("error")
@@ -303,24 +265,9 @@ def pipelining(t, addr):
 
 
 def two_connections(t, addr):
-    rid, clips = ol.record(t, 2, 1, 3 * ol.MIB)
-    t.require("a 3 MiB recording on cam2", rid and clips)
-    key = ("RIG00002", rid, "0001")
-    sha = ol.clips_of(t, 2)[key]["sha256"]
-    t.require("cam2's daemon stopped (the client uses its identity)",
-              t.bwc_rig("stop", "cam2").returncode == 0)
+    rid, key, sha = ol.record_for_client(t, 2, 3 * ol.MIB)
     ctl_mark = t.log_size("controller")
-    d = t.rig.cam_dir(2)
-    p = t.exec_in("cam2", ol.PYTHON, ol.HERE / "test_offload_integrity.py", "--pipeline-client",
-                  "--two-connections", "--cert", d / "state" / "ldevid.pem", "--key",
-                  d / "keystore" / "ldevid.key", "--ca", t.rig.ca_pem, "--addr", addr,
-                  "--recording", ol.data_dir(t, 2) / "recordings" / rid, timeout=120)
-    print(p.stdout[-3000:], p.stderr[-2000:], flush=True)
-    res = {}
-    for line in p.stdout.splitlines():
-        if line.startswith("{"):
-            o = json.loads(line)
-            res[o["case"]] = o
+    res = run_pipeline_client(t, addr, rid, "--two-connections")
     chunks = [r for c, r in res.items() if " at " in c]
     t.check("two connections: every chunk of both stored (6 x 200)",
             len(chunks) == 6 and all(r.get("status") == 200 for r in chunks),

@@ -14,12 +14,7 @@ def body(t):
     t.dock(2)
     t.require("cam2 enrols", t.wait(2, renewals_above=0, timeout=60))
     t.dock(2, False)
-    rid, clips = ol.record(t, 2, 1, 12 * ol.MIB)
-    t.require("a 12 MiB recording on cam2", rid and clips)
-    key = ("RIG00002", rid, "0001")
-    sha = ol.clips_of(t, 2)[key]["sha256"]
-    t.require("cam2's daemon stopped (the test client uses its identity)",
-              t.bwc_rig("stop", "cam2").returncode == 0)
+    rid, key, sha = ol.record_for_client(t, 2, 12 * ol.MIB)
     t.dock(2)
     addr = t.rig.status()["controller"]["address"].split("%")[0]
     d = t.rig.cam_dir(2)
