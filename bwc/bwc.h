@@ -135,6 +135,15 @@ int uplink_request(struct uplink *u, const char *method, const char *path, const
 int uplink_put_file(struct uplink *u, const char *path, int fd, uint64_t offset, uint64_t len,
 		    int (*keep_going)(void *), void *ud, int *ret_status, struct dock_http *h,
 		    char *why, size_t whylen);
+/* The two halves of a PUT for pipelining (PROTOCOL.md §9.1): the request is
+ * sent, and its answer read later, so that the next chunk can be on its way
+ * while the controller makes one durable. send_file returns UPLINK_OK or an
+ * UPLINK_* error; read_answer reads the answer to the oldest unanswered
+ * request into *h. */
+int uplink_send_file(struct uplink *u, const char *path, int fd, uint64_t offset, uint64_t len,
+		     int (*keep_going)(void *), void *ud, char *why, size_t whylen);
+int uplink_read_answer(struct uplink *u, const char *path, int *ret_status, struct dock_http *h,
+		       char *why, size_t whylen);
 void uplink_close(struct uplink *u);
 
 /* offload.c */

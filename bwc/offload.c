@@ -4,7 +4,6 @@
  * the controller's signed receipt is verified against the pin and written to
  * the receipts log. */
 #include "bwc/bwc.h"
-#include "bwc/offload.h"
 
 #include <errno.h>
 #include <fcntl.h>

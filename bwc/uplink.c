@@ -3,7 +3,6 @@
  * cameras trust only the CA certificates whose SPKI they pinned; a factory-new
  * camera trusts on first use and pins what it is given (PROTOCOL.md §4). */
 #include "bwc/bwc.h"
-#include "bwc/offload.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
