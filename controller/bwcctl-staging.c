@@ -9,11 +9,10 @@
 #include <string.h>
 
 #include "controller/bwcctl.h"
+#include "controller/keys.h"
 #include "hw/storage.h"
 #include "shared/util.h"
 
-#define STAGING_KEY "staging-volume-key"
-#define STAGING_KEY_NEXT "staging-volume-key-next"   /* during a re-key */
 #define STAGING_MAPPING "bwc-staging"
 #define KEY_BYTES 64
 

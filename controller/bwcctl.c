@@ -129,7 +129,6 @@ static int make_system_ca(struct cli *c, const char *system_id)
 
 /* The master-key verifier (Argon2id) is sealed by the keystore, not kept in
  * the registry: a copied registry or disk gives nothing to guess against. */
-#define MASTER_VERIFIER "master-verifier"
 
 static int seal_verifier(struct cli *c, const char *verifier)
 {
@@ -585,6 +584,10 @@ int main(int argc, char **argv)
 	    registry_open(path, &c.reg) < 0)
 		return die("cannot open the registry %s", path);
 	r = dispatch(&c, argc - optind, argv + optind);
+	/* whatever the command sealed or made: no process past its start-up may
+	 * use the admin-only keys (keys.h) */
+	if (c.ks && ctl_restrict_keys(c.ks, why, sizeof(why)) < 0)
+		r = die("%s", why);
 	registry_close(c.reg);
 	ks_close(c.ks);
 	return r;

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "certs/certs.h"
+#include "controller/keys.h"
 
 enum ca_kind { CA_ISSUE_LDEVID = 1, CA_ISSUE_SERVER = 2 };
 
@@ -36,8 +37,8 @@ struct ca_client {
 	pthread_mutex_t lock;
 };
 
-/* The system CA key's name in the controller's keystore. */
-#define CA_KEY_NAME "system-ca"
+/* The system CA key's name in the controller's keystore: CA_KEY_NAME
+ * (controller/keys.h). */
 
 /* Forks the CA process. keystore: the spec of the keystore holding
  * CA_KEY_NAME (opened in the CA process only); cert_path: the system CA

@@ -350,6 +350,13 @@ int main(int argc, char **argv)
 			  ks_last_detail());
 		goto out;
 	}
+	/* Still privileged: make sure that once the capabilities are gone no
+	 * process of the controller can load the CA key or the admin's secrets
+	 * (the CA process loaded its key before this). */
+	if (ctl_restrict_keys(ctl.ks, why, sizeof(why)) < 0) {
+		log_error("keystore %s: %s", ctl.cfg.keystore, why);
+		goto out;
+	}
 	tls = make_tls(&ctl);
 	if (!tls || make_server_identity(&ctl, tls) < 0)
 		goto out;

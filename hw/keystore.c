@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define FILE_PREFIX "file:"
 #define TPM_PREFIX "tpm:"
@@ -20,7 +21,7 @@
 struct keystore {
 	struct ksfile_store *file;  /* exactly one of file, tpm */
 	struct kstpm *tpm;
-	char dir[PATH_MAX];         /* file backend: its directory (sealed files) */
+	char dir[PATH_MAX];         /* the directory of the stored keys (either backend) */
 };
 
 static __thread char detail[512];
@@ -96,19 +97,27 @@ bool ks_name_ok(const char *name)
 	return true;
 }
 
-int ks_spec_dir(const char *spec, char *out, size_t cap)
+/* The directory part of a spec (the last ";dir=" of a TPM spec), or NULL. */
+static const char *spec_dir(const char *spec)
 {
 	const char *dir = NULL, *p;
+
+	if (strncmp(spec, FILE_PREFIX, strlen(FILE_PREFIX)) == 0)
+		return spec + strlen(FILE_PREFIX);
+	if (strncmp(spec, TPM_PREFIX, strlen(TPM_PREFIX)) == 0)
+		for (p = strstr(spec, ";dir="); p; p = strstr(p + 1, ";dir="))
+			dir = p + strlen(";dir=");
+	return dir;
+}
+
+int ks_spec_dir(const char *spec, char *out, size_t cap)
+{
+	const char *dir;
 	int n;
 
 	if (!spec || !out || cap == 0)
 		return -EINVAL;
-	if (strncmp(spec, FILE_PREFIX, strlen(FILE_PREFIX)) == 0) {
-		dir = spec + strlen(FILE_PREFIX);
-	} else if (strncmp(spec, TPM_PREFIX, strlen(TPM_PREFIX)) == 0) {
-		for (p = strstr(spec, ";dir="); p; p = strstr(p + 1, ";dir="))
-			dir = p + strlen(";dir=");
-	}
+	dir = spec_dir(spec);
 	if (!dir || dir[0] != '/')
 		return -EINVAL;
 	n = snprintf(out, cap, "%s", dir);
@@ -130,9 +139,9 @@ int ks_open(const char *spec, keystore_t **ret)
 		r = kstpm_open(spec + strlen(TPM_PREFIX), &ks->tpm);
 	} else {
 		r = ksfile_open(spec, &ks->file);
-		if (r == KS_OK)
-			snprintf(ks->dir, sizeof(ks->dir), "%s", spec + strlen(FILE_PREFIX));
 	}
+	if (r == KS_OK)   /* the backend accepted the directory (relative ones too) */
+		snprintf(ks->dir, sizeof(ks->dir), "%s", spec_dir(spec) ? spec_dir(spec) : ".");
 	if (r != KS_OK) {
 		free(ks);
 		return r;
@@ -194,6 +203,41 @@ int ks_load_signer(keystore_t *ks, const char *name, ecc_key *key)
 int ks_bind_tls(keystore_t *ks, const char *name, WOLFSSL_CTX *ctx)
 {
 	DISPATCH(ks, ksfile_bind_tls(ks->file, name, ctx), kstpm_bind_tls(ks->tpm, name, ctx));
+}
+
+int ks_restrict(keystore_t *ks, const char *name)
+{
+	/* every stored form a name can have, in either backend */
+	static const char *const suffixes[] = { ".key", ".key.old", ".sealed", ".tpmkey",
+						 ".tpmseal" };
+	char path[PATH_MAX];
+	struct stat st;
+	int found = 0;
+
+	detail[0] = '\0';
+	if (!ks || !ks_name_ok(name))
+		return KS_E_INPUT;
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		int n = snprintf(path, sizeof(path), "%s/%s%s", ks->dir, name, suffixes[i]);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			return KS_E_INPUT;
+		if (lstat(path, &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			ks_set_detail("%s: %s", path, strerror(errno));
+			return KS_E_IO;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			ks_set_detail("%s: not a regular file", path);
+			return KS_E_IO;
+		}
+		if ((st.st_mode & 07777) != 0 && chmod(path, 0) < 0) {
+			ks_set_detail("%s: cannot restrict: %s", path, strerror(errno));
+			return KS_E_IO;
+		}
+		found = 1;
+	}
+	return found ? KS_OK : KS_E_NOT_FOUND;
 }
 
 int ks_seal(keystore_t *ks, const char *name, const uint8_t *secret, size_t len)

@@ -64,6 +64,16 @@ int ks_load_signer(keystore_t *ks, const char *name, ecc_key *key);
 /* Makes ctx use key name as its TLS private key. */
 int ks_bind_tls(keystore_t *ks, const char *name, WOLFSSL_CTX *ctx);
 
+/* Makes the stored forms of name (a key or a sealed secret) readable only by a
+ * process holding CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH (mode 0000): once a
+ * process has dropped its capabilities (shared/privdrop.h), even as uid 0, it
+ * can no longer load or unseal name; with the TPM backend, the blob that the
+ * TPM would load is out of its reach. For what only the administrator's tool
+ * or a process that loads it while still privileged may use. Writing name
+ * again (ks_seal, a new key) makes a new 0600 file: restrict it again.
+ * KS_OK, KS_E_NOT_FOUND (nothing stored under name), KS_E_IO. */
+int ks_restrict(keystore_t *ks, const char *name);
+
 /* Specs (ks_open):
  *   "file:/dir"             development and rig: keys as 0600 PEM files
  *   "tpm:<tcti>;dir=/dir"   TPM 2.0 through tpm2-tss; <tcti> is a tctildr

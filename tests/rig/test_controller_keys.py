@@ -4,7 +4,9 @@
 # TPM; certificates signed there verify with openssl; no private key is in the
 # controller's files or in its processes' memory (the same memory search finds the CA
 # key in a rig with the file keystore: the search works); a missing TPM stops the
-# controller with a clear message and nothing else changes.
+# controller with a clear message and nothing else changes. The CA key and the admin's
+# sealed secrets are out of reach of every process past its start-up: the controller and
+# the forwarder have no capability left, and uid 0 without capabilities cannot read them.
 
 import os
 import re
@@ -70,6 +72,18 @@ def controller_pids(t):
     return [p for p in dict.fromkeys(pids) if p]
 
 
+def cap_eff(pid):
+    """The effective capability set of a process (an int; None if unknown)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        pass
+    return None
+
+
 def comm(pid):
     try:
         return open("/proc/%d/comm" % pid).read().strip()
@@ -104,6 +118,22 @@ def tpm_rig(t):
                 "sensitiveDataOrigin)" % key, attrs is not None and attrs & want == want,
                 attrs)
     t.check("the master-key verifier is sealed", (keys / "master-verifier.tpmseal").exists())
+
+    # One owner per key, by mechanism: the admin-only blobs are mode 0000 (only a
+    # privileged process reads them: the CA process at its start, bwcctl); the controller
+    # and the forwarder dropped every capability before reading any input.
+    for blob in ("system-ca.tpmkey", "master-verifier.tpmseal"):
+        mode = (keys / blob).stat().st_mode & 0o7777
+        t.check("%s is mode 0000" % blob, mode == 0, oct(mode))
+        p = t.sh(["setpriv", "--bounding-set", "-all", "--inh-caps", "-all", "--",
+                  "dd", "if=%s" % (keys / blob), "of=/dev/null", "status=none"], quiet=True)
+        t.check("uid 0 without capabilities (the controller after start-up) cannot read %s"
+                % blob, p.returncode != 0 and "Permission denied" in p.stdout + p.stderr,
+                (p.returncode, (p.stdout + p.stderr)[-200:]))
+    p = t.sh(["setpriv", "--bounding-set", "-all", "--inh-caps", "-all", "--",
+              "dd", "if=%s" % (keys / "tls-server-a.tpmkey"), "of=/dev/null", "status=none"],
+             quiet=True)
+    t.check("while its own TLS key blob stays readable to it", p.returncode == 0, p.returncode)
     found = [str(p) for p in state.rglob("*") if p.is_file()
              and (b"PRIVATE KEY" in p.read_bytes() or b"$argon2id$" in p.read_bytes())]
     t.check("no private key and no passphrase verifier in the controller's files", not found,
@@ -114,6 +144,9 @@ def tpm_rig(t):
     pids = controller_pids(t)
     t.check("the controller runs its CA process (bwc-ca)", any(comm(p) == "bwc-ca" for p in pids),
             [comm(p) for p in pids])
+    caps = {comm(p): cap_eff(p) for p in pids}
+    t.check("the controller, the forwarder and the CA process hold no capability",
+            caps and all(v == 0 for v in caps.values()), caps)
     # a PEM key with its body (the libraries hold the bare header text as a constant)
     pem_key = re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----\r?\n[A-Za-z0-9+/]{40}")
     leaked = [comm(p) for p in pids if memory_has(p, pattern=pem_key)]

@@ -3,10 +3,13 @@
 #include "tests/unit/certs/tcheck.h"
 
 #include "hw/keystore.h"
+#include "shared/privdrop.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char dir[256];
@@ -160,6 +163,50 @@ static void test_corrupt(keystore_t *ks)
 	CHECK_EQ(ks_load_signer(ks, "junk", &key), KS_E_CORRUPT);
 }
 
+/* ks_restrict: mode 0000 on every stored form; a process that dropped its
+ * capabilities (uid 0 here, as the controller after start-up) can no longer
+ * load the key or unseal the secret; the privileged process still can. */
+static void test_restrict(keystore_t *ks)
+{
+	uint8_t spki[CERTS_MAX_SPKI], out[16];
+	char path[512];
+	struct stat st;
+	size_t n = 0;
+	ecc_key key;
+	int status = -1;
+	pid_t pid;
+
+	CHECK_EQ(ks_create_ec(ks, "ca", spki, sizeof(spki), &n), KS_OK);
+	CHECK_EQ(ks_seal(ks, "verifier", (const uint8_t *)"secret", 6), KS_OK);
+	CHECK_EQ(ks_restrict(ks, "ca"), KS_OK);
+	CHECK_EQ(ks_restrict(ks, "verifier"), KS_OK);
+	CHECK_EQ(ks_restrict(ks, "ca"), KS_OK);              /* again: nothing changes */
+	CHECK_EQ(ks_restrict(ks, "nothing"), KS_E_NOT_FOUND);
+	CHECK_EQ(ks_restrict(ks, "../ks"), KS_E_INPUT);
+	CHECK_EQ(mode_of("ca"), 0);
+	snprintf(path, sizeof(path), "%s/verifier.sealed", dir);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0);
+	CHECK_EQ(ks_exists(ks, "ca"), 1);
+	if (geteuid() != 0) {
+		printf("not root: a capability-less process reading a restricted key not tried\n");
+		return;
+	}
+	CHECK_EQ(ks_load_signer(ks, "ca", &key), KS_OK);      /* privileged: still */
+	wc_ecc_free(&key);
+	CHECK_EQ(ks_unseal(ks, "verifier", out, sizeof(out), &n), KS_OK);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int bad = privdrop_capabilities() < 0;
+		bad |= ks_load_signer(ks, "ca", &key) == KS_OK;
+		bad |= ks_unseal(ks, "verifier", out, sizeof(out), &n) == KS_OK;
+		bad |= ks_public_spki(ks, "ca", spki, sizeof(spki), &n) == KS_OK;
+		_exit(bad);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
 	uint8_t spki[CERTS_MAX_SPKI];
@@ -180,6 +227,7 @@ int main(void)
 	test_bind(ks);
 	test_inputs(ks);
 	test_corrupt(ks);
+	test_restrict(ks);
 	ks_close(ks);
 	return t_finish();
 }
