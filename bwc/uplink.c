@@ -253,7 +253,7 @@ int uplink_send_file(struct uplink *u, const char *path, int fd, uint64_t offset
 	/* The clip is read once, front to back: read ahead, and drop what was
 	 * sent from the page cache (hours of video would push out everything
 	 * else; the receipt, not the cache, decides when the bytes may go). */
-	posix_fadvise(fd, (off_t)offset, (off_t)len, POSIX_FADV_SEQUENTIAL);
+	(void)posix_fadvise(fd, (off_t)offset, (off_t)len, POSIX_FADV_SEQUENTIAL);
 	r = hl < 0 || write_all(u, head, (size_t)hl) < 0 ? UPLINK_IO_FAILED : UPLINK_OK;
 	if (r != UPLINK_OK)
 		snprintf(why, whylen, "cannot send PUT %s to %s", path, u->peer);
@@ -277,7 +277,7 @@ int uplink_send_file(struct uplink *u, const char *path, int fd, uint64_t offset
 			r = undocked ? UPLINK_STOPPED : UPLINK_IO_FAILED;
 		}
 		if (n > 0)
-			posix_fadvise(fd, (off_t)(offset + done), (off_t)n, POSIX_FADV_DONTNEED);
+			(void)posix_fadvise(fd, (off_t)(offset + done), (off_t)n, POSIX_FADV_DONTNEED);
 		done += n > 0 ? (uint64_t)n : 0;
 	}
 	free(buf);

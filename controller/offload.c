@@ -492,7 +492,7 @@ static void sync_work(struct conn *c)
 		/* Durable and hashed: its pages need not stay cached (staged clips
 		 * are read once, by the forwarder; a full page cache costs every
 		 * later write a reclaim). */
-		posix_fadvise(io->fd, (off_t)k->offset, (off_t)k->len, POSIX_FADV_DONTNEED);
+		(void)posix_fadvise(io->fd, (off_t)k->offset, (off_t)k->len, POSIX_FADV_DONTNEED);
 	}
 	io->sync_error = r < 0 ? -r : 0;
 }
