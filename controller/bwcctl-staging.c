@@ -55,19 +55,35 @@ static int staging_provision(struct cli *c, keystore_t *ks)
 	return 0;
 }
 
+static int no_staging_key(struct cli *c)
+{
+	return die("no staging key in keystore %s: run bwcctl staging provision", c->cfg.keystore);
+}
+
+/* The sealed key name into key (KEY_BYTES): 0; -1 (nothing said) when none is
+ * sealed; else the exit status after saying why. */
+static int unseal_key(struct cli *c, keystore_t *ks, const char *name, uint8_t *key)
+{
+	size_t len = 0;
+	int r = ks_unseal(ks, name, key, KEY_BYTES, &len);
+
+	if (r == KS_OK && len == KEY_BYTES)
+		return 0;
+	util_wipe(key, KEY_BYTES);
+	if (r == KS_OK || r == KS_E_NOT_FOUND)
+		return r == KS_OK ? die("the sealed %s has the wrong size", name) : -1;
+	return die("cannot unseal %s from keystore %s: %s %s", name, c->cfg.keystore,
+		   ks_strerror(r), ks_last_detail());
+}
+
 static int staging_unlock(struct cli *c, keystore_t *ks)
 {
 	uint8_t key[KEY_BYTES];
-	size_t len = 0;
-	int r = ks_unseal(ks, STAGING_KEY, key, sizeof(key), &len);
+	int r = unseal_key(c, ks, STAGING_KEY, key);
 
-	if (r == KS_E_NOT_FOUND)
-		return die("no staging key in keystore %s: run bwcctl staging provision",
-			   c->cfg.keystore);
-	if (r != KS_OK)
-		return die("cannot unseal the staging key from keystore %s: %s %s",
-			   c->cfg.keystore, ks_strerror(r), ks_last_detail());
-	r = storage_unlock(c->cfg.staging_volume, STAGING_MAPPING, key, len);
+	if (r != 0)
+		return r < 0 ? no_staging_key(c) : r;
+	r = storage_unlock(c->cfg.staging_volume, STAGING_MAPPING, key, sizeof(key));
 	util_wipe(key, sizeof(key));
 	if (r != STORAGE_OK)
 		return storage_die(c, "cannot open", r);
@@ -91,20 +107,6 @@ static int staging_status(struct cli *c)
 	return 0;
 }
 
-static int unseal_key(struct cli *c, keystore_t *ks, const char *name, uint8_t *key)
-{
-	size_t len = 0;
-	int r = ks_unseal(ks, name, key, KEY_BYTES, &len);
-
-	if (r == KS_OK && len == KEY_BYTES)
-		return 0;
-	util_wipe(key, KEY_BYTES);
-	if (r == KS_OK || r == KS_E_NOT_FOUND)
-		return r == KS_OK ? die("the sealed %s has the wrong size", name) : -1;
-	return die("cannot unseal %s from keystore %s: %s %s", name, c->cfg.keystore,
-		   ks_strerror(r), ks_last_detail());
-}
-
 /* A new volume key (firmware update, suspected exposure): offline LUKS2
  * re-encryption, resumable. The new key is sealed first under the "-next"
  * name, so an interruption at any point is finished by running it again. */
@@ -115,8 +117,7 @@ static int staging_rekey(struct cli *c, keystore_t *ks)
 	int r, resumed;
 
 	if ((r = unseal_key(c, ks, STAGING_KEY, old)) != 0)
-		return r < 0 ? die("no staging key in keystore %s: run bwcctl staging provision",
-				   c->cfg.keystore) : r;
+		return r < 0 ? no_staging_key(c) : r;
 	r = unseal_key(c, ks, STAGING_KEY_NEXT, key);
 	if (r > 0) {
 		util_wipe(old, sizeof(old));
