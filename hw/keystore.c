@@ -1,6 +1,7 @@
 /* keystore.c - the keystore interface: parses the spec, dispatches each ks_*
  * call to the file or the TPM backend, and keeps the per-thread error detail. */
 #include "hw/keystore_impl.h"
+#include "hw/keystore_files.h"
 
 #include "shared/util.h"
 
@@ -207,9 +208,7 @@ int ks_bind_tls(keystore_t *ks, const char *name, WOLFSSL_CTX *ctx)
 
 int ks_restrict(keystore_t *ks, const char *name)
 {
-	/* every stored form a name can have, in either backend */
-	static const char *const suffixes[] = { ".key", ".key.old", ".sealed", ".tpmkey",
-						 ".tpmseal" };
+	static const char *const suffixes[] = KS_STORED_SUFFIXES;
 	char path[PATH_MAX];
 	struct stat st;
 	int found = 0;

@@ -1,6 +1,7 @@
 /* keystore_file.c - the "file" keystore backend: each key a 0600 PEM file
  * <dir>/<name>.key, for the rig and development. Library code: never logs. */
 #include "hw/keystore.h"
+#include "hw/keystore_files.h"
 
 #include "certs/certs.h"
 #include "shared/util.h"
@@ -18,8 +19,8 @@
 #include <unistd.h>
 
 #define SPEC_PREFIX "file:"
-#define KEY_SUFFIX ".key"
-#define OLD_SUFFIX ".key.old"   /* a replaced key, kept only until it is wiped */
+#define KEY_SUFFIX KSF_KEY_SUFFIX
+#define OLD_SUFFIX KSF_OLD_SUFFIX   /* a replaced key, kept only until it is wiped */
 #define PEM_MAX 1024            /* a P-256 EC PRIVATE KEY PEM is about 230 bytes */
 #define DER_MAX 256
 

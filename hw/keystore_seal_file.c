@@ -1,6 +1,7 @@
 /* keystore_seal_file.c - ks_seal/ks_unseal of the file backend: the secret in
  * a 0600 file <dir>/<name>.sealed, NOT encrypted. Development and rig only. */
 #include "hw/keystore_impl.h"
+#include "hw/keystore_files.h"
 
 #include "shared/util.h"
 
@@ -11,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SEAL_SUFFIX ".sealed"
+#define SEAL_SUFFIX KSF_SEAL_SUFFIX
 
 static int seal_path(const char *dir, const char *name, char *out, size_t cap)
 {

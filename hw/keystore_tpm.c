@@ -58,6 +58,7 @@
  * the known secret bytes (grep -c -F -a, or memmem over the file) and for
  * "PRIVATE KEY"; unsealed secrets are wiped after use by the callers. */
 #include "hw/keystore_impl.h"
+#include "hw/keystore_files.h"
 
 #include "certs/certs.h"
 #include "shared/util.h"
@@ -83,8 +84,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define KEY_SUFFIX ".tpmkey"
-#define SEAL_SUFFIX ".tpmseal"
+#define KEY_SUFFIX KST_KEY_SUFFIX
+#define SEAL_SUFFIX KST_SEAL_SUFFIX
 #define MAGIC_LEN 8
 #define MAGIC_KEY "BWCTPMK1"
 #define MAGIC_SEAL "BWCTPMS1"
