@@ -503,27 +503,34 @@ static int open_document(keystore_t *ks, const char *sealed, char *out, size_t c
 	return r;
 }
 
-int destination_load(registry_t *r, keystore_t *ks, struct destination *ret)
+int destination_open_form(keystore_t *ks, const char *sealed, struct destination *ret)
 {
-	char *doc, *sealed, why[256];
+	char *doc, why[256];
 	int rc;
 
-	if (!r || !ks || !ret)
+	if (!ks || !sealed || !ret)
 		return -EINVAL;
 	doc = malloc(DEST_FILE_MAX + 1);
-	sealed = malloc(SEALED_MAX);
-	if (!doc || !sealed) {
-		free(doc);
-		free(sealed);
+	if (!doc)
 		return -ENOMEM;
-	}
-	rc = registry_meta_get(r, META_DOC, sealed, SEALED_MAX);
-	if (rc == 0)
-		rc = open_document(ks, sealed, doc, DEST_FILE_MAX + 1);
+	rc = open_document(ks, sealed, doc, DEST_FILE_MAX + 1);
 	/* Accepted once (insecure or not) by the administrator: parse as such. */
 	if (rc == 0)
 		rc = destination_parse(doc, strlen(doc), 1, ret, why, sizeof(why)) < 0 ? -EIO : 0;
 	util_free_secret(doc, DEST_FILE_MAX + 1);
+	return rc;
+}
+
+int destination_load(registry_t *r, keystore_t *ks, struct destination *ret)
+{
+	char *sealed = NULL;
+	int rc;
+
+	if (!r || !ks || !ret)
+		return -EINVAL;
+	rc = destination_stored_form(r, &sealed);
+	if (rc == 0)
+		rc = destination_open_form(ks, sealed, ret);
 	free(sealed);
 	return rc;
 }

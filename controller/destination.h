@@ -79,9 +79,12 @@ int destination_check_change(const struct destination *old, const struct destina
  * is unreachable now (no TPM answering), other negative on error. */
 #define DEST_SEAL_NAME "destination-key"
 int destination_load(registry_t *r, keystore_t *ks, struct destination *ret);
-/* The stored (sealed) form as it is in the registry, malloc'd: a changed
- * destination is noticed without unsealing. 0, -ENOENT or other negative. */
+/* destination_load in its two steps: the stored (sealed) form as it is in
+ * the registry, malloc'd (a changed destination is noticed without
+ * unsealing; 0, -ENOENT or other negative), and opening that form (the
+ * errors of destination_load). */
 int destination_stored_form(registry_t *r, char **ret);
+int destination_open_form(keystore_t *ks, const char *sealed, struct destination *ret);
 int destination_store(registry_t *r, keystore_t *ks, const struct destination *d);
 
 /* parse + change rules (against the stored one and the latches) + store.

@@ -200,8 +200,8 @@ static int dest_refresh(struct fwd *f)
 	size_t pem_len = 0;
 	int r;
 
-	if (destination_stored_form(reg_of(f), &form) == 0 && f->dest_form &&
-	    strcmp(form, f->dest_form) == 0) {
+	r = destination_stored_form(reg_of(f), &form);
+	if (r == 0 && f->dest_form && strcmp(form, f->dest_form) == 0) {
 		free(form);
 		return f->unseal_reported ? -EACCES : 0;
 	}
@@ -210,7 +210,8 @@ static int dest_refresh(struct fwd *f)
 		free(form);
 		return -ENOMEM;
 	}
-	r = destination_load(reg_of(f), f->ks, d);
+	if (r == 0)
+		r = destination_open_form(f->ks, form, d);
 	if (form && (r == 0 || r == -EACCES)) {
 		free(f->dest_form);
 		f->dest_form = form;
