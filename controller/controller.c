@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -45,83 +46,44 @@ static int load_pem_cert(const char *path, uint8_t *der, size_t cap, size_t *len
 	return r;
 }
 
-/* Installs key/der as the receipt signer (ownership of key moves to ctl). */
-static void set_signer(struct ctl *ctl, ecc_key *key, const uint8_t *der, size_t der_len)
+/* The TLS server identity: at every start and at every certificate renewal
+ * the CA process makes a new server key (in its TPM with that backend; never
+ * stored) and issues its certificate; this process signs the handshakes and
+ * the offload receipts with it through the CA process and never holds it.
+ * The certificate is written out for operators to inspect. */
+static int make_server_identity(struct ctl *ctl, WOLFSSL_CTX *tls)
 {
-	pthread_mutex_lock(&ctl->signer_lock);
-	if (ctl->signer_key) {
-		wc_ecc_free(ctl->signer_key);
-		free(ctl->signer_key);
+	uint8_t der[CERTS_MAX_DER];
+	char cn[CERTS_NAME_MAX], pem[8192], path[PATH_MAX];
+	size_t der_len = 0, pem_len = 0;
+	time_t now = time(NULL), not_after = now + SERVER_CERT_DAYS * DAY_SECONDS;
+	uint32_t gen = 0;
+	int r;
+
+	snprintf(cn, sizeof(cn), "BWC controller %.32s", ctl->system_id);
+	r = ca_new_server(&ctl->ca, cn, now - 60, not_after, der, sizeof(der), &der_len, &gen);
+	if (r < 0) {
+		log_error("the CA process made no TLS server key and certificate (code %d; its "
+			  "own message says why)", r);
+		return r;
 	}
-	ctl->signer_key = key;
+	if (ca_bind_tls(&ctl->ca, gen, tls) < 0 ||
+	    wolfSSL_CTX_use_certificate_buffer(tls, der, (long)der_len, WOLFSSL_FILETYPE_ASN1) !=
+		    WOLFSSL_SUCCESS) {
+		log_error("cannot load the server identity into TLS");
+		return -EIO;
+	}
+	ctl->server_not_after = not_after;
+	pthread_mutex_lock(&ctl->signer_lock);
+	ctl->signer_gen = gen;
 	memcpy(ctl->signer_der, der, der_len);
 	ctl->signer_len = der_len;
 	pthread_mutex_unlock(&ctl->signer_lock);
-}
-
-/* The TLS server key: made in the keystore (in the TPM with that backend)
- * at every start and at every certificate renewal, under two alternating
- * names so the key of the connections in progress stays while the next one
- * is made. Its certificate comes from the CA process and is written out for
- * operators to inspect. The same key signs offload receipts. */
-static const char *const server_key_names[2] = { "tls-server-a", "tls-server-b" };
-
-static int make_server_identity(struct ctl *ctl, WOLFSSL_CTX *tls)
-{
-	struct ca_request q = { .kind = CA_ISSUE_SERVER };
-	const char *name = server_key_names[ctl->tls_generation % 2];
-	uint8_t der[CERTS_MAX_DER];
-	char pem[8192], path[PATH_MAX];
-	size_t der_len = 0, pem_len = 0, spki_len = 0;
-	time_t now = time(NULL);
-	ecc_key *key = calloc(1, sizeof(*key));
-	int r, loaded = 0;
-
-	if (!key)
-		return -ENOMEM;
-	if (ctl->tls_generation == 0)
-		ks_destroy(ctl->ks, server_key_names[1]);
-	r = ks_destroy(ctl->ks, name);
-	if (r == KS_OK)
-		r = ks_create_ec(ctl->ks, name, q.spki, sizeof(q.spki), &spki_len);
-	if (r == KS_OK && (r = ks_load_signer(ctl->ks, name, key)) == KS_OK)
-		loaded = 1;
-	if (r != KS_OK) {
-		log_error("cannot make the TLS server key \"%s\" in keystore %s: %s %s", name,
-			  ctl->cfg.keystore, ks_strerror(r), ks_last_detail());
-		r = -EIO;
-		goto fail;
-	}
-	q.spki_len = (uint32_t)spki_len;
-	snprintf(q.common_name, sizeof(q.common_name), "BWC controller %.32s", ctl->system_id);
-	q.not_before = now - 60;
-	q.not_after = now + SERVER_CERT_DAYS * DAY_SECONDS;
-	r = ca_issue(&ctl->ca, &q, der, sizeof(der), &der_len);
-	if (r < 0) {
-		log_error("the CA process did not issue the server certificate (code %d)", r);
-		goto fail;
-	}
-	r = ks_bind_tls(ctl->ks, name, tls);
-	if (r != KS_OK ||
-	    wolfSSL_CTX_use_certificate_buffer(tls, der, (long)der_len, WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS) {
-		log_error("cannot load the server identity into TLS: %s %s",
-			  r != KS_OK ? ks_strerror(r) : "certificate refused", ks_last_detail());
-		r = -EIO;
-		goto fail;
-	}
-	ctl->tls_generation++;
-	ctl->server_not_after = (time_t)q.not_after;
-	set_signer(ctl, key, der, der_len);
 	if (config_path(&ctl->cfg, "server.pem", path, sizeof(path)) == 0 &&
 	    certs_der_to_pem(der, der_len, "CERTIFICATE", pem, sizeof(pem), &pem_len) == 0 &&
 	    util_write_file_atomic(path, pem, pem_len, 0644) < 0)
 		log_warn("cannot write %s (for inspection only)", path);
 	return 0;
-fail:
-	if (loaded)
-		wc_ecc_free(key);
-	free(key);
-	return r;
 }
 
 static WOLFSSL_CTX *make_tls(struct ctl *ctl)
@@ -206,10 +168,45 @@ static void on_server_cert_timer(uv_timer_t *t)
 	log_info("TLS server certificate renewed");
 }
 
+/* A stop was asked for (SIGTERM, SIGINT); a child process died on its own. */
+static int stopping, child_died;
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	log_info("signal %d: stopping", signum);
+	stopping = 1;
 	uv_stop(s->loop);
+}
+
+/* The CA process holds every key the controller signs with and the
+ * forwarder is the only way to the EMS: without either the controller is of
+ * no use, so it stops (exit code 1) and its service manager starts it again
+ * with both (bwc-controller.service: Restart=on-failure). */
+static void on_child(uv_signal_t *s, int signum)
+{
+	struct ctl *ctl = s->data;
+	pid_t *pids[2] = { &ctl->ca.pid, &ctl->fwd->pid };
+	static const char *const names[2] = { "CA", "forwarder" };
+	int st;
+
+	(void)signum;
+	for (size_t i = 0; i < 2; i++) {
+		pid_t pid = *pids[i];
+		if (pid <= 0 || waitpid(pid, &st, WNOHANG) != pid)
+			continue;
+		*pids[i] = 0;
+		uv_stop(s->loop);
+		/* The whole service is being stopped (systemd signals every process). */
+		if (stopping || (WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM)) {
+			log_info("the %s process stopped: stopping", names[i]);
+			continue;
+		}
+		child_died = 1;
+		log_error("the %s process (pid %d) %s %d: stopping the controller so that it is "
+			  "started again with all its processes", names[i], (int)pid,
+			  WIFSIGNALED(st) ? "was killed by signal" : "exited with status",
+			  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	}
 }
 
 static int load_system(struct ctl *ctl)
@@ -279,6 +276,38 @@ static int check_staging(const struct ctl_config *cfg)
 	return -EPERM;
 }
 
+/* ctl_restrict_keys, and away with the TLS server keys that earlier versions
+ * of this daemon stored in the keystore (now they never leave the CA
+ * process). */
+static int restrict_keys(const struct ctl_config *cfg)
+{
+	static const char *const stored_server_keys[] = { "tls-server-a", "tls-server-b" };
+	keystore_t *ks = NULL;
+	char why[256];
+	int r;
+
+	r = ks_open(cfg->keystore, &ks);
+	if (r != KS_OK) {
+		log_error("cannot open the keystore %s: %s %s", cfg->keystore, ks_strerror(r),
+			  ks_last_detail());
+		return -EIO;
+	}
+	r = ctl_restrict_keys(ks, why, sizeof(why));
+	if (r < 0)
+		log_error("keystore %s: %s", cfg->keystore, why);
+	for (size_t i = 0; r == 0 && i < 2; i++) {
+		int d = ks_destroy(ks, stored_server_keys[i]);
+		if (d != KS_OK) {
+			log_error("keystore %s: cannot remove the stored TLS server key %s of an "
+				  "earlier version: %s %s", cfg->keystore, stored_server_keys[i],
+				  ks_strerror(d), ks_last_detail());
+			r = -EIO;
+		}
+	}
+	ks_close(ks);
+	return r;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: bwc-controller -c CONFIG [-n] [-d]\n"
@@ -295,7 +324,7 @@ int main(int argc, char **argv)
 	static struct forward_proc fwd = { .pid = 0, .wake_fd = -1 };
 	struct conf_cmdline cl;
 	char why[256], path[PATH_MAX];
-	uv_signal_t sigterm, sigint;
+	uv_signal_t sigterm, sigint, sigchld;
 	uv_timer_t cert_timer;
 	WOLFSSL_CTX *tls = NULL;
 	uv_loop_t *loop = uv_default_loop();
@@ -303,10 +332,6 @@ int main(int argc, char **argv)
 
 	ctl.ca.fd = -1;
 	pthread_mutex_init(&ctl.signer_lock, NULL);
-	if (wc_InitRng(&ctl.signer_rng) != 0) {
-		fprintf(stderr, "bwc-controller: random number generator failed\n");
-		return 1;
-	}
 
 	if ((r = conf_cmdline(argc, argv, "", usage, &cl)) >= 0)
 		return r;
@@ -343,20 +368,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	wolfSSL_Init();
-	/* Opened here, after the forks: the keystore is per process. */
-	r = ks_open(ctl.cfg.keystore, &ctl.ks);
-	if (r != KS_OK) {
-		log_error("cannot open the keystore %s: %s %s", ctl.cfg.keystore, ks_strerror(r),
-			  ks_last_detail());
-		goto out;
-	}
 	/* Still privileged: make sure that once the capabilities are gone no
 	 * process of the controller can load the CA key or the admin's secrets
-	 * (the CA process loaded its key before this). */
-	if (ctl_restrict_keys(ctl.ks, why, sizeof(why)) < 0) {
-		log_error("keystore %s: %s", ctl.cfg.keystore, why);
+	 * (the CA process loaded its key before this). This process then keeps
+	 * no keystore: every key it uses is the CA process's. */
+	if (restrict_keys(&ctl.cfg) < 0)
 		goto out;
-	}
 	tls = make_tls(&ctl);
 	if (!tls || make_server_identity(&ctl, tls) < 0)
 		goto out;
@@ -386,6 +403,9 @@ int main(int argc, char **argv)
 	uv_signal_init(loop, &sigint);
 	uv_signal_start(&sigterm, on_signal, SIGTERM);
 	uv_signal_start(&sigint, on_signal, SIGINT);
+	uv_signal_init(loop, &sigchld);
+	sigchld.data = &ctl;
+	uv_signal_start(&sigchld, on_child, SIGCHLD);
 	uv_timer_init(loop, &cert_timer);
 	cert_timer.data = &lst;
 	uv_timer_start(&cert_timer, on_server_cert_timer, 3600 * 1000, 3600 * 1000);
@@ -398,20 +418,15 @@ int main(int argc, char **argv)
 	listener_stop(&lst);
 	uv_close((uv_handle_t *)&sigterm, NULL);
 	uv_close((uv_handle_t *)&sigint, NULL);
+	uv_close((uv_handle_t *)&sigchld, NULL);
 	uv_close((uv_handle_t *)&cert_timer, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);   /* let the close callbacks run */
-	rc = 0;
+	rc = child_died;
 out:
 	forward_stop(&fwd);
 	ca_stop(&ctl.ca);
-	if (ctl.signer_key) {
-		wc_ecc_free(ctl.signer_key);
-		free(ctl.signer_key);
-	}
-	wc_FreeRng(&ctl.signer_rng);
 	wolfSSL_CTX_free(tls);
 	wolfSSL_CTX_free(lst.tls);   /* NULL after listener_stop */
-	ks_close(ctl.ks);
 	wolfSSL_Cleanup();
 	registry_close(ctl.reg);
 	return rc;

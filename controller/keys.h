@@ -2,8 +2,9 @@
  * process may use once past its privileged start-up.
  *
  * Owner of each: the system CA key - the CA process (loads it at its start,
- * then drops to nobody); the TLS server keys (tls-server-a/-b) - the
- * controller process, which also signs receipts with them; the destination
+ * then drops to nobody); the TLS server key - the CA process too, which
+ * makes it at every start and renewal without storing it and signs the
+ * handshakes and receipts of the controller process with it; the destination
  * document key (DEST_SEAL_NAME, destination.h) - the forwarder, and bwcctl
  * when the administrator imports a document; the master-key verifier and the
  * staging volume key - bwcctl only (the administrator). */

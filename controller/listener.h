@@ -27,15 +27,13 @@ struct ctl {
 	uint8_t mfr_der[CERTS_MAX_DER];    /* manufacturer root: enrolment only */
 	size_t mfr_len;
 	time_t server_not_after;           /* of the current TLS server certificate */
-	keystore_t *ks;                    /* the parent's: TLS server key (receipts too) */
-	unsigned tls_generation;           /* server keys made since start */
-	/* Receipts are signed with the TLS server key (its certificate is issued
-	 * by the pinned system CA, so cameras can verify them). */
+	/* Receipts are signed with the TLS server key, in the CA process (its
+	 * certificate is issued by the pinned system CA, so cameras can verify
+	 * them). */
 	pthread_mutex_t signer_lock;
-	ecc_key *signer_key;
-	uint8_t signer_der[CERTS_MAX_DER];
+	uint32_t signer_gen;               /* the server key's generation (ca.h) */
+	uint8_t signer_der[CERTS_MAX_DER]; /* its certificate */
 	size_t signer_len;
-	WC_RNG signer_rng;
 	char system_id[DOCK_TEXT_MAX];
 	char system_name[CERTS_NAME_MAX];
 	char audit_path[PATH_MAX];

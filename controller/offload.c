@@ -12,6 +12,8 @@
  * Staging layout: DIR/incoming/SERIAL/RID/CID.part, DIR/ready/SERIAL/RID/CID.EXT */
 #include "controller/conn.h"
 
+#include <wolfssl/wolfcrypt/sha256.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -581,6 +583,7 @@ static int make_receipt(struct conn *c, const struct clip_rec *rec, char **ret)
 	struct ctl *ctl = c->l->ctl;
 	struct dock_receipt *rc = calloc(1, sizeof(*rc));
 	char tbs[1024];
+	uint8_t hash[32];
 	int n, r;
 
 	if (!rc)
@@ -594,8 +597,10 @@ static int make_receipt(struct conn *c, const struct clip_rec *rec, char **ret)
 	rc->complete = c->io.commit.complete;
 	rc->time = time(NULL);
 	n = dock_receipt_tbs(rc, tbs, sizeof(tbs));
+	r = n < 0 ? n : wc_Sha256Hash((const byte *)tbs, (word32)n, hash) == 0 ? 0 : -EIO;
 	pthread_mutex_lock(&ctl->signer_lock);
-	r = n < 0 ? n : certs_sign(ctl->signer_key, &ctl->signer_rng, tbs, (size_t)n, rc->sig,
+	if (r == 0)
+		r = ca_sign_server(&ctl->ca, ctl->signer_gen, hash, sizeof(hash), rc->sig,
 				   sizeof(rc->sig), &rc->sig_len);
 	memcpy(rc->signer, ctl->signer_der, ctl->signer_len);
 	rc->signer_len = ctl->signer_len;

@@ -175,6 +175,13 @@ int ks_create_ec(keystore_t *ks, const char *name, uint8_t *spki, size_t cap, si
 		 kstpm_create_ec(ks->tpm, name, spki, cap, ret_len));
 }
 
+int ks_create_ec_volatile(keystore_t *ks, const char *name, ecc_key *key, uint8_t *spki,
+			  size_t cap, size_t *ret_len)
+{
+	DISPATCH(ks, ksfile_create_ec_volatile(ks->file, name, key, spki, cap, ret_len),
+		 kstpm_create_ec_volatile(ks->tpm, name, key, spki, cap, ret_len));
+}
+
 int ks_exists(keystore_t *ks, const char *name)
 {
 	DISPATCH(ks, ksfile_exists(ks->file, name), kstpm_exists(ks->tpm, name));

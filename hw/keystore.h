@@ -61,6 +61,17 @@ int ks_destroy(keystore_t *ks, const char *name);
  * certs_make_csr). Free with wc_ecc_free. */
 int ks_load_signer(keystore_t *ks, const char *name, ecc_key *key);
 
+/* Creates a new P-256 signing key that is never stored: it lives as long as
+ * key (and, with the TPM backend, as long as this keystore handle, which
+ * keeps its TPM-wrapped blob under name in memory; a later key of the same
+ * name replaces it). The TPM generates it inside and signs with it as with a
+ * stored key; the file backend holds it in this process's memory only. For
+ * a key that must not outlive its process, e.g. the controller's TLS server
+ * key: nothing in the directory for another process to load. Writes the
+ * SubjectPublicKeyInfo DER like ks_create_ec. Free key with wc_ecc_free. */
+int ks_create_ec_volatile(keystore_t *ks, const char *name, ecc_key *key, uint8_t *spki,
+			  size_t cap, size_t *ret_len);
+
 /* Makes ctx use key name as its TLS private key. */
 int ks_bind_tls(keystore_t *ks, const char *name, WOLFSSL_CTX *ctx);
 

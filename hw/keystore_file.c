@@ -146,6 +146,27 @@ int ks_create_ec(keystore_t *ks, const char *name, uint8_t *spki, size_t cap, si
 	return r;
 }
 
+/* The key exists only in *key: this process's memory, never the directory. */
+int ks_create_ec_volatile(keystore_t *ks, const char *name, ecc_key *key, uint8_t *spki,
+			  size_t cap, size_t *ret_len)
+{
+	WC_RNG rng;
+	int r;
+
+	if (!ks || !ks_name_ok(name) || !key || !spki || cap == 0 || !ret_len)
+		return KS_E_INPUT;
+	if (wc_InitRng(&rng) != 0)
+		return KS_E_CRYPTO;
+	r = certs_ec_generate(&rng, key) == CERTS_OK ? KS_OK : KS_E_CRYPTO;
+	wc_FreeRng(&rng);
+	if (r != KS_OK)
+		return r;
+	r = export_spki(key, spki, cap, ret_len);
+	if (r != KS_OK)
+		wc_ecc_free(key);
+	return r;
+}
+
 int ks_load_signer(keystore_t *ks, const char *name, ecc_key *key)
 {
 	char path[PATH_MAX];

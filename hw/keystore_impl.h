@@ -21,6 +21,8 @@ int ksfile_open(const char *spec, struct ksfile_store **ret);
 void ksfile_close(struct ksfile_store *ks);
 int ksfile_create_ec(struct ksfile_store *ks, const char *name, uint8_t *spki, size_t cap,
 		     size_t *ret_len);
+int ksfile_create_ec_volatile(struct ksfile_store *ks, const char *name, ecc_key *key,
+			      uint8_t *spki, size_t cap, size_t *ret_len);
 int ksfile_exists(struct ksfile_store *ks, const char *name);
 int ksfile_public_spki(struct ksfile_store *ks, const char *name, uint8_t *spki, size_t cap,
 		       size_t *ret_len);
@@ -40,6 +42,8 @@ int kstpm_open(const char *spec, struct kstpm **ret);
 void kstpm_close(struct kstpm *t);
 int kstpm_create_ec(struct kstpm *t, const char *name, uint8_t *spki, size_t cap,
 		    size_t *ret_len);
+int kstpm_create_ec_volatile(struct kstpm *t, const char *name, ecc_key *key, uint8_t *spki,
+			     size_t cap, size_t *ret_len);
 int kstpm_exists(struct kstpm *t, const char *name);
 int kstpm_public_spki(struct kstpm *t, const char *name, uint8_t *spki, size_t cap,
 		      size_t *ret_len);

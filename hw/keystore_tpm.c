@@ -394,10 +394,11 @@ static int load_blob(struct kstpm *t, const char *path, const char *magic, ESYS_
 	return load_pair(t, &pub, &priv, ret);
 }
 
-/* Creates an object from template under a fresh primary and saves its blob. */
+/* Creates an object from template under a fresh primary and saves its blob
+ * at path, or with path NULL only hands it back (*ret_priv, Esys_Free). */
 static int create_object(struct kstpm *t, const char *path, const char *magic,
 			 TPM2B_SENSITIVE_CREATE *sens, const TPM2B_PUBLIC *tmpl,
-			 TPM2B_PUBLIC **ret_pub)
+			 TPM2B_PUBLIC **ret_pub, TPM2B_PRIVATE **ret_priv)
 {
 	TPM2B_DATA outside = { 0 };
 	TPML_PCR_SELECTION pcrs = { 0 };
@@ -415,8 +416,11 @@ static int create_object(struct kstpm *t, const char *path, const char *magic,
 	flush(t, &primary);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_error(t, "creating the object", rc);
-	r = save_blob(path, magic, pub, priv);
-	Esys_Free(priv);
+	r = path ? save_blob(path, magic, pub, priv) : KS_OK;
+	if (r == KS_OK && ret_priv)
+		*ret_priv = priv;
+	else
+		Esys_Free(priv);
 	if (r == KS_OK && ret_pub)
 		*ret_pub = pub;
 	else
@@ -658,24 +662,26 @@ int kstpm_exists(struct kstpm *t, const char *name)
 	return errno == ENOENT ? 0 : KS_E_IO;
 }
 
+/* A P-256 ECDSA-SHA256 signing key generated in the TPM, bound to it. */
+static const TPM2B_PUBLIC ec_template = { .publicArea = {
+	.type = TPM2_ALG_ECC,
+	.nameAlg = TPM2_ALG_SHA256,
+	.objectAttributes = TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM |
+			    TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+			    TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA,
+	.parameters.eccDetail = {
+		.symmetric.algorithm = TPM2_ALG_NULL,
+		.scheme = { .scheme = TPM2_ALG_ECDSA,
+			    .details.ecdsa.hashAlg = TPM2_ALG_SHA256 },
+		.curveID = TPM2_ECC_NIST_P256,
+		.kdf.scheme = TPM2_ALG_NULL,
+	},
+} };
+
 int kstpm_create_ec(struct kstpm *t, const char *name, uint8_t *spki, size_t cap,
 		    size_t *ret_len)
 {
 	TPM2B_SENSITIVE_CREATE sens = { 0 };
-	TPM2B_PUBLIC tmpl = { .publicArea = {
-		.type = TPM2_ALG_ECC,
-		.nameAlg = TPM2_ALG_SHA256,
-		.objectAttributes = TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM |
-				    TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-				    TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA,
-		.parameters.eccDetail = {
-			.symmetric.algorithm = TPM2_ALG_NULL,
-			.scheme = { .scheme = TPM2_ALG_ECDSA,
-				    .details.ecdsa.hashAlg = TPM2_ALG_SHA256 },
-			.curveID = TPM2_ECC_NIST_P256,
-			.kdf.scheme = TPM2_ALG_NULL,
-		},
-	} };
 	TPM2B_PUBLIC *pub = NULL;
 	char path[PATH_MAX];
 	int r;
@@ -691,12 +697,60 @@ int kstpm_create_ec(struct kstpm *t, const char *name, uint8_t *spki, size_t cap
 	r = tpm_begin(t);
 	if (r != KS_OK)
 		return r;
-	r = create_object(t, path, MAGIC_KEY, &sens, &tmpl, &pub);
+	r = create_object(t, path, MAGIC_KEY, &sens, &ec_template, &pub, NULL);
 	tpm_end(t);
 	if (r != KS_OK)
 		return r;
 	r = pub_to_spki(pub, spki, cap, ret_len);
 	Esys_Free(pub);
+	return r;
+}
+
+/* An ecc_key for name whose signatures go to the TPM (crypto_cb). */
+static int signer_key(struct kstpm *t, const char *name, const TPM2B_PUBLIC *pub, ecc_key *key)
+{
+	size_t n = strlen(name);
+	int r;
+
+	if (wc_ecc_init_id(key, (unsigned char *)name, (int)n, NULL, t->dev_id) != 0)
+		return KS_E_CRYPTO;
+	r = import_point(pub, key);
+	if (r != KS_OK) {
+		wc_ecc_free(key);
+		return r;
+	}
+	/* The import must not have reset what routes signing to the TPM. */
+	memcpy(key->id, name, n);
+	key->idLen = (int)n;
+	key->devId = t->dev_id;
+	return KS_OK;
+}
+
+int kstpm_create_ec_volatile(struct kstpm *t, const char *name, ecc_key *key, uint8_t *spki,
+			     size_t cap, size_t *ret_len)
+{
+	TPM2B_SENSITIVE_CREATE sens = { 0 };
+	TPM2B_PUBLIC *pub = NULL;
+	TPM2B_PRIVATE *priv = NULL;
+	int r;
+
+	if (!ks_name_ok(name) || !key || !spki || cap == 0 || !ret_len)
+		return KS_E_INPUT;
+	r = tpm_begin(t);
+	if (r != KS_OK)
+		return r;
+	r = create_object(t, NULL, MAGIC_KEY, &sens, &ec_template, &pub, &priv);
+	tpm_end(t);
+	if (r != KS_OK)
+		return r;
+	keep_blob(t, name, pub, priv);
+	Esys_Free(priv);
+	r = pub_to_spki(pub, spki, cap, ret_len);
+	if (r == KS_OK)
+		r = signer_key(t, name, pub, key);
+	Esys_Free(pub);
+	if (r != KS_OK)
+		forget_blob(t, name);
 	return r;
 }
 
@@ -769,7 +823,6 @@ int kstpm_load_signer(struct kstpm *t, const char *name, ecc_key *key)
 	TPM2B_PUBLIC pub;
 	TPM2B_PRIVATE priv;
 	char path[PATH_MAX];
-	size_t n;
 	int r;
 
 	if (!key)
@@ -781,19 +834,7 @@ int kstpm_load_signer(struct kstpm *t, const char *name, ecc_key *key)
 	if (r != KS_OK)
 		return r;
 	keep_blob(t, name, &pub, &priv);
-	n = strlen(name);
-	if (wc_ecc_init_id(key, (unsigned char *)name, (int)n, NULL, t->dev_id) != 0)
-		return KS_E_CRYPTO;
-	r = import_point(&pub, key);
-	if (r != KS_OK) {
-		wc_ecc_free(key);
-		return r;
-	}
-	/* The import must not have reset what routes signing to the TPM. */
-	memcpy(key->id, name, n);
-	key->idLen = (int)n;
-	key->devId = t->dev_id;
-	return KS_OK;
+	return signer_key(t, name, &pub, key);
 }
 
 int kstpm_bind_tls(struct kstpm *t, const char *name, WOLFSSL_CTX *ctx)
@@ -846,7 +887,7 @@ int kstpm_seal(struct kstpm *t, const char *name, const uint8_t *secret, size_t 
 	r = tpm_begin(t);
 	if (r != KS_OK)
 		return r;
-	r = create_object(t, path, MAGIC_SEAL, &sens, &tmpl, NULL);
+	r = create_object(t, path, MAGIC_SEAL, &sens, &tmpl, NULL, NULL);
 	tpm_end(t);
 	explicit_bzero(&sens, sizeof(sens));
 	return r;

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-# The controller's keys in its TPM (the rig's swtpm): the system CA key, the TLS server
-# key and every sealed secret exist on disk only as TPM-wrapped blobs made inside the
-# TPM; certificates signed there verify with openssl; no private key is in the
+# The controller's keys in its TPM (the rig's swtpm): the system CA key and every sealed
+# secret exist on disk only as TPM-wrapped blobs made inside the TPM; the TLS server key
+# (which also signs receipts) is made in the TPM by the CA process at every start and
+# stored nowhere, and only the CA process keeps the keystore open (losing it stops the
+# controller); certificates signed there verify with openssl; no private key is in the
 # controller's files or in its processes' memory (the same memory search finds the CA
 # key in a rig with the file keystore: the search works); a missing TPM stops the
 # controller with a clear message and nothing else changes. The CA key and the admin's
@@ -91,6 +93,35 @@ def comm(pid):
         return ""
 
 
+def open_files(pid):
+    """What a process's file descriptors point at."""
+    out = []
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                out.append(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return out
+
+
+def server_cert_serial(t, state):
+    p = t.sh(["openssl", "x509", "-in", str(state / "server.pem"), "-noout", "-serial"],
+             quiet=True)
+    return p.stdout.strip() if p.returncode == 0 else None
+
+
+def redock_renews(t):
+    """Undocks and docks cam1 again: whether it renews, standing valid."""
+    renewals = t.renewals(1)
+    t.dock(1, False)
+    t.wait_for(lambda: t.camera(1).get("docked") is False, 10)
+    t.dock(1)
+    return t.wait(1, renewals_above=renewals, standing="valid")
+
+
 def private_scalar(key_pem):
     p = subprocess.run(["openssl", "ec", "-in", str(key_pem), "-text", "-noout"],
                        capture_output=True, text=True)
@@ -111,12 +142,14 @@ def tpm_rig(t):
     t.check("the keystore holds TPM blobs only (%s)" % ", ".join(names),
             names and all(n.endswith((".tpmkey", ".tpmseal")) or n == ".tpm.lock"
                           for n in names), names)
-    for key in ("system-ca", "tls-server-a"):
-        attrs = blob_attributes(keys / (key + ".tpmkey"))
-        want = FIXED_TPM | FIXED_PARENT | SENSITIVE_DATA_ORIGIN
-        t.check("%s was generated in the TPM and cannot leave it (fixedTPM, fixedParent, "
-                "sensitiveDataOrigin)" % key, attrs is not None and attrs & want == want,
-                attrs)
+    attrs = blob_attributes(keys / "system-ca.tpmkey")
+    want = FIXED_TPM | FIXED_PARENT | SENSITIVE_DATA_ORIGIN
+    t.check("the system CA key was generated in the TPM and cannot leave it (fixedTPM, "
+            "fixedParent, sensitiveDataOrigin)", attrs is not None and attrs & want == want,
+            attrs)
+    t.check("the TLS server key is stored nowhere: no blob of it in the keystore (it lives "
+            "in the CA process, made in the TPM)",
+            not [n for n in names if n.startswith("tls-server")], names)
     t.check("the master-key verifier is sealed", (keys / "master-verifier.tpmseal").exists())
 
     # One owner per key, by mechanism: the admin-only blobs are mode 0000 (only a
@@ -130,10 +163,6 @@ def tpm_rig(t):
         t.check("uid 0 without capabilities (the controller after start-up) cannot read %s"
                 % blob, p.returncode != 0 and "Permission denied" in p.stdout + p.stderr,
                 (p.returncode, (p.stdout + p.stderr)[-200:]))
-    p = t.sh(["setpriv", "--bounding-set", "-all", "--inh-caps", "-all", "--",
-              "dd", "if=%s" % (keys / "tls-server-a.tpmkey"), "of=/dev/null", "status=none"],
-             quiet=True)
-    t.check("while its own TLS key blob stays readable to it", p.returncode == 0, p.returncode)
     found = [str(p) for p in state.rglob("*") if p.is_file()
              and (b"PRIVATE KEY" in p.read_bytes() or b"$argon2id$" in p.read_bytes())]
     t.check("no private key and no passphrase verifier in the controller's files", not found,
@@ -152,12 +181,37 @@ def tpm_rig(t):
     leaked = [comm(p) for p in pids if memory_has(p, pattern=pem_key)]
     t.check("no PEM private key in the memory of %s" % ", ".join(comm(p) for p in pids),
             not leaked, leaked)
+    # The parent parses every byte a camera sends: it keeps no keystore open (it cannot
+    # even take its turn at the TPM); the CA process does (and the forwarder, for the
+    # destination's document key).
+    users = [comm(p) for p in pids if any(f.endswith("/keys/.tpm.lock") for f in open_files(p))]
+    t.check("the controller process keeps no keystore open, the CA process does (open in: "
+            "%s)" % ", ".join(users), "bwc-ca" in users and "bwc-controller" not in users,
+            users)
+    ca_cert_serial = server_cert_serial(t, state)
+
+    # Every handshake and receipt is signed in the CA process: without it the controller
+    # is of no use, so it stops and says why (the service manager starts it again).
+    ca = [p for p in pids if comm(p) == "bwc-ca"][0]
+    ctl = t.rig.host("controller")
+    offset = t.log_size("controller")
+    os.kill(ca, signal.SIGKILL)
+    t.check("when the CA process dies the controller stops",
+            t.wait_for(lambda: not t.rig.running(ctl), 10), t.rig.running(ctl))
+    said = t.log_since("controller", offset)
+    t.check("and says which process it lost", "the CA process" in said and "signal 9" in said,
+            said[-400:])
+    p = t.bwc_rig("restart", "controller")
+    t.require("the controller starts again", p.returncode == 0)
+    t.check("with a new TLS server key and certificate",
+            server_cert_serial(t, state) not in (None, ca_cert_serial),
+            (ca_cert_serial, server_cert_serial(t, state)))
+    t.check("and cam1 docks and renews through it", redock_renews(t))
 
     # No TPM: the controller says so and stops; cameras keep their data.
     tpm_pid = t.rig.tpm_pid("controller")
     os.kill(tpm_pid, signal.SIGTERM)
     t.wait_for(lambda: not os.path.exists("/proc/%d" % tpm_pid), 10)
-    ctl = t.rig.host("controller")
     t.rig.stop([ctl])
     offset = t.log_size("controller")
     p = t.bwc_rig("restart", "controller", quiet=True)
@@ -170,12 +224,7 @@ def tpm_rig(t):
     t.rig.start_tpm("controller")
     p = t.bwc_rig("restart", "controller")
     t.check("with the TPM back the controller starts", p.returncode == 0)
-    renewals = t.renewals(1)
-    t.dock(1, False)
-    t.wait_for(lambda: t.camera(1).get("docked") is False, 10)
-    t.dock(1)
-    t.check("and renews cam1 again with the same system CA",
-            t.wait(1, renewals_above=renewals, standing="valid"))
+    t.check("and renews cam1 again with the same system CA", redock_renews(t))
     p = t.sh(["openssl", "verify", "-CAfile", t.rig.ca_pem, t.rig.ldevid_cert(1)])
     t.check("openssl verifies the new LDevID", p.returncode == 0)
 

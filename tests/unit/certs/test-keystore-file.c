@@ -1,8 +1,10 @@
 /* test-keystore-file.c - the file keystore: create, exists, rename over an
- * existing key, destroy, load for signing, bind to TLS, modes and names. */
+ * existing key, destroy, load for signing, bind to TLS, modes and names, a
+ * key kept in memory only (ks_create_ec_volatile). */
 #include "tests/unit/certs/tcheck.h"
 
 #include "hw/keystore.h"
+#include "tests/unit/keystore/volatile_key.h"
 #include "shared/privdrop.h"
 
 #include <errno.h>
@@ -228,6 +230,7 @@ int main(void)
 	test_inputs(ks);
 	test_corrupt(ks);
 	test_restrict(ks);
+	CHECK_EQ(volatile_key_failures(ks, spec, dir), 0);
 	ks_close(ks);
 	return t_finish();
 }

@@ -1,9 +1,11 @@
 /* test-tpm-sign.c - a TPM-resident CA key signs through ks_load_signer and
- * certs_issue; stock openssl verifies the chain; keys are TPM-bound. */
+ * certs_issue; stock openssl verifies the chain; keys are TPM-bound; a
+ * volatile key (ks_create_ec_volatile) signs and is stored nowhere. */
 #include "swtpm.h"
 
 #include "certs/certs.h"
 #include "hw/keystore.h"
+#include "tests/unit/keystore/volatile_key.h"
 
 #include <tss2/tss2_mu.h>
 
@@ -129,6 +131,12 @@ int main(void)
 	{
 		ecc_key k;
 		CHECK_KS(ks_load_signer(ks, "dev", &k), KS_E_NOT_FOUND);
+	}
+	/* A key made in the TPM and stored nowhere (the controller's TLS key). */
+	{
+		char spec[PATH_MAX + 100];
+		snprintf(spec, sizeof(spec), "%s%s", tpm.spec_head, keys);
+		CHECK(volatile_key_failures(ks, spec, keys) == 0);
 	}
 	ks_close(ks);
 out:
