@@ -12,6 +12,7 @@
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
@@ -195,6 +196,7 @@ static void ca_sign(struct ca_state *s, const struct ca_request *q, struct ca_re
 static void ca_answer(struct ca_state *s, const struct ca_request *q, struct ca_reply *a)
 {
 	memset(a, 0, sizeof(*a));
+	a->seq = q->seq;
 	a->status = ca_check(s, q);
 	if (a->status != CERTS_OK)
 		return;
@@ -277,33 +279,53 @@ int ca_start(const char *keystore, const char *cert_path, const char *org, long 
 	ret->fd = sv[0];
 	ret->pid = pid;
 	ret->dev_registered = 0;
+	ret->seq = 0;
 	pthread_mutex_init(&ret->lock, NULL);
 	return 0;
 }
 
 /* One request and its answer; der (cap bytes) gets the answer's bytes. */
-static int ca_call(struct ca_client *c, const struct ca_request *req, uint8_t *der, size_t cap,
+/* The answer to request seq, within CA_TIMEOUT_MS of start. The answer to an
+ * earlier request that timed out may still come first: it is dropped, never
+ * taken for this one's. Called under c->lock. */
+static int ca_receive(struct ca_client *c, uint64_t seq, uint64_t start, struct ca_reply *a)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+
+	for (;;) {
+		uint64_t now = util_monotonic_ms();
+		int r = now - start >= CA_TIMEOUT_MS ? 0
+						     : poll(&pfd, 1, (int)(CA_TIMEOUT_MS - (now - start)));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r == 0 ? -ETIMEDOUT : -errno;
+		r = (int)recv(c->fd, a, sizeof(*a), MSG_TRUNC);
+		if (r == 0)
+			return -EPIPE;   /* the CA process is gone */
+		if (r != (int)sizeof(*a) || a->der_len > sizeof(a->der))
+			return -EPROTO;
+		if (a->seq == seq)
+			return 0;
+		log_warn("ca: dropped a late answer (request %" PRIu64 ")", a->seq);
+	}
+}
+
+static int ca_call(struct ca_client *c, struct ca_request *req, uint8_t *der, size_t cap,
 		   size_t *ret_len, uint32_t *ret_gen)
 {
 	static struct ca_reply a;   /* under c->lock */
-	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 	int r;
 
 	pthread_mutex_lock(&c->lock);
+	req->seq = ++c->seq;
 	if (send(c->fd, req, sizeof(*req), MSG_NOSIGNAL) != (ssize_t)sizeof(*req)) {
 		r = -EPIPE;
 		goto out;
 	}
-	r = poll(&pfd, 1, 5000);
-	if (r <= 0) {
-		r = r == 0 ? -ETIMEDOUT : -errno;
+	r = ca_receive(c, req->seq, util_monotonic_ms(), &a);
+	if (r < 0)
 		goto out;
-	}
-	if (recv(c->fd, &a, sizeof(a), MSG_TRUNC) != (ssize_t)sizeof(a) ||
-	    a.der_len > sizeof(a.der)) {
-		r = -EPROTO;
-		goto out;
-	}
 	if (a.status != CERTS_OK) {
 		r = a.status;
 		goto out;
@@ -322,7 +344,7 @@ out:
 	return r;
 }
 
-int ca_issue(struct ca_client *c, const struct ca_request *req, uint8_t *der, size_t cap,
+int ca_issue(struct ca_client *c, struct ca_request *req, uint8_t *der, size_t cap,
 	     size_t *ret_len)
 {
 	return ca_call(c, req, der, cap, ret_len, NULL);

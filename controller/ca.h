@@ -27,8 +27,10 @@ enum ca_kind {
 };
 
 #define CA_DIGEST_MAX 64
+#define CA_TIMEOUT_MS 5000
 
 struct ca_request {
+	uint64_t seq;                         /* set by the client; echoed in the reply */
 	uint32_t kind;                        /* enum ca_kind */
 	uint32_t generation;                  /* sign: which server key */
 	char serial[CERTS_SERIAL_MAX + 1];    /* LDevID */
@@ -41,6 +43,7 @@ struct ca_request {
 };
 
 struct ca_reply {
+	uint64_t seq;                         /* of the request answered */
 	int32_t status;                       /* CERTS_OK or a certs_err */
 	uint32_t generation;                  /* new server key */
 	uint32_t der_len;
@@ -51,6 +54,7 @@ struct ca_client {
 	int fd;
 	pid_t pid;
 	pthread_mutex_t lock;
+	uint64_t seq;         /* of the last request (under lock) */
 	int dev_registered;   /* ca_bind_tls's crypto callback device */
 };
 
@@ -64,8 +68,8 @@ struct ca_client {
  * longest validity it will sign. */
 int ca_start(const char *keystore, const char *cert_path, const char *org,
 	     long max_validity, struct ca_client *ret);
-/* Blocking request (thread-safe); 5 s timeout. */
-int ca_issue(struct ca_client *c, const struct ca_request *req, uint8_t *der, size_t cap,
+/* Blocking request (thread-safe; sets req->seq); CA_TIMEOUT_MS timeout. */
+int ca_issue(struct ca_client *c, struct ca_request *req, uint8_t *der, size_t cap,
 	     size_t *ret_len);
 
 /* The CA process makes a new TLS server key (in its keystore's TPM with the
