@@ -818,40 +818,42 @@ int kstpm_unseal_destroy(struct kstpm *t, const char *name)
 	return remove_blob(t, name, SEAL_SUFFIX);
 }
 
-int kstpm_load_signer(struct kstpm *t, const char *name, ecc_key *key)
+/* Reads name's stored blob and keeps it for the signatures to come. */
+static int keep_stored_key(struct kstpm *t, const char *name, TPM2B_PUBLIC *pub)
 {
-	TPM2B_PUBLIC pub;
 	TPM2B_PRIVATE priv;
 	char path[PATH_MAX];
 	int r;
 
+	r = blob_path(t, name, KEY_SUFFIX, path, sizeof(path));
+	if (r == KS_OK)
+		r = read_blob(path, MAGIC_KEY, pub, &priv);
+	if (r == KS_OK)
+		keep_blob(t, name, pub, &priv);
+	return r;
+}
+
+int kstpm_load_signer(struct kstpm *t, const char *name, ecc_key *key)
+{
+	TPM2B_PUBLIC pub;
+	int r;
+
 	if (!key)
 		return KS_E_INPUT;
-	r = blob_path(t, name, KEY_SUFFIX, path, sizeof(path));
-	if (r != KS_OK)
-		return r;
-	r = read_blob(path, MAGIC_KEY, &pub, &priv);
-	if (r != KS_OK)
-		return r;
-	keep_blob(t, name, &pub, &priv);
-	return signer_key(t, name, &pub, key);
+	r = keep_stored_key(t, name, &pub);
+	return r == KS_OK ? signer_key(t, name, &pub, key) : r;
 }
 
 int kstpm_bind_tls(struct kstpm *t, const char *name, WOLFSSL_CTX *ctx)
 {
 	TPM2B_PUBLIC pub;
-	TPM2B_PRIVATE priv;
-	char path[PATH_MAX];
 	int r;
 
 	if (!ctx)
 		return KS_E_INPUT;
-	r = blob_path(t, name, KEY_SUFFIX, path, sizeof(path));
-	if (r == KS_OK)
-		r = read_blob(path, MAGIC_KEY, &pub, &priv);
+	r = keep_stored_key(t, name, &pub);
 	if (r != KS_OK)
 		return r;
-	keep_blob(t, name, &pub, &priv);
 	if (wolfSSL_CTX_SetDevId(ctx, t->dev_id) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_use_PrivateKey_id(ctx, (const unsigned char *)name, (long)strlen(name),
 					  t->dev_id, COORD) != WOLFSSL_SUCCESS)
