@@ -582,7 +582,7 @@ int main(int argc, char **argv)
 	config_path(&c.cfg, "audit.log", c.audit_path, sizeof(c.audit_path));
 	if (config_path(&c.cfg, "registry.db", path, sizeof(path)) < 0 ||
 	    registry_open(path, &c.reg) < 0)
-		return die("cannot open the registry %s", path);
+		return die("cannot open the registry %s: %s", path, registry_open_error());
 	r = dispatch(&c, argc - optind, argv + optind);
 	/* whatever the command sealed or made: no process past its start-up may
 	 * use the admin-only keys (keys.h) */

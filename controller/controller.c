@@ -217,7 +217,7 @@ static int load_system(struct ctl *ctl)
 
 	if (config_path(&ctl->cfg, "registry.db", path, sizeof(path)) < 0 ||
 	    registry_open(path, &ctl->reg) < 0) {
-		log_error("cannot open the registry %s", path);
+		log_error("cannot open the registry %s: %s", path, registry_open_error());
 		return -EIO;
 	}
 	if (registry_meta_get(ctl->reg, "system_id", ctl->system_id, sizeof(ctl->system_id)) < 0 ||

@@ -69,7 +69,12 @@ struct camera_rec {
 };
 
 typedef struct registry registry_t;
+/* Opens (creating or upgrading) the registry; on failure registry_open_error
+ * says why, in this thread. */
 int registry_open(const char *path, registry_t **ret);
+/* Why the last registry_open of this thread failed (SQLite's words and what
+ * to do); "" after a success. */
+const char *registry_open_error(void);
 void registry_close(registry_t *r);
 /* 0 found, -ENOENT not found, other negative on database error */
 int registry_get(registry_t *r, const char *serial, struct camera_rec *ret);

@@ -1118,7 +1118,8 @@ static void *worker(void *arg)
 		return NULL;
 	if (config_path(&f->cfg, "registry.db", path, sizeof(path)) < 0 ||
 	    registry_open(path, &thread_reg) < 0) {
-		log_error("forward: a worker cannot open the registry");
+		log_error("forward: a worker cannot open the registry %s: %s", path,
+			  registry_open_error());
 		free(sp);
 		return NULL;
 	}
@@ -1227,7 +1228,7 @@ static void forward_main(struct fwd *f)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (config_path(&f->cfg, "registry.db", path, sizeof(path)) < 0 ||
 	    registry_open(path, &f->reg) < 0) {
-		log_error("forward: cannot open the registry");
+		log_error("forward: cannot open the registry %s: %s", path, registry_open_error());
 		return;
 	}
 	r = ks_open(f->cfg.keystore, &f->ks);

@@ -117,13 +117,23 @@ static int upgrade(sqlite3 *db)
 	return SQLITE_OK;
 }
 
+static __thread char open_error[320];
+
+const char *registry_open_error(void)
+{
+	return open_error;
+}
+
 int registry_open(const char *path, registry_t **ret)
 {
 	registry_t *r = calloc(1, sizeof(*r));
 	int rc;
 
-	if (!r)
+	open_error[0] = '\0';
+	if (!r) {
+		snprintf(open_error, sizeof(open_error), "out of memory");
 		return -ENOMEM;
+	}
 	rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			     SQLITE_OPEN_FULLMUTEX, NULL);
 	if (rc == SQLITE_OK)
@@ -133,6 +143,15 @@ int registry_open(const char *path, registry_t **ret)
 	if (rc == SQLITE_OK)
 		rc = upgrade(r->db);
 	if (rc != SQLITE_OK) {
+		/* NOTADB/CORRUPT: the file is damaged; anything else is access. */
+		int ec = r->db ? sqlite3_extended_errcode(r->db) & 0xff : rc;
+		snprintf(open_error, sizeof(open_error), "%s (%s)",
+			 r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc),
+			 ec == SQLITE_NOTADB || ec == SQLITE_CORRUPT
+				 ? "the file is damaged: restore registry.db from a backup; "
+				   "nothing was changed"
+				 : "check that its directory exists and is writable, and that "
+				   "the disk is not full");
 		registry_close(r);
 		return -EIO;
 	}

@@ -279,6 +279,31 @@ static void standing(void)
 	CHECK(registry_standing(&r, T, grace) == DOCK_S_HELD);
 }
 
+/* A registry file that is not a database: refused with the reason and what to
+ * do, and left exactly as it was. */
+static void damaged(const char *dir)
+{
+	static const char junk[] = "this is not an SQLite database, it was overwritten\n";
+	char path[PATH_MAX], back[sizeof(junk)] = "";
+	registry_t *reg = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/damaged.db", dir);
+	f = fopen(path, "w");
+	CHECK(f && fwrite(junk, 1, sizeof(junk) - 1, f) == sizeof(junk) - 1);
+	if (f)
+		fclose(f);
+	CHECK(registry_open(path, &reg) < 0 && reg == NULL);
+	CHECK(strstr(registry_open_error(), "not a database") != NULL &&
+	      strstr(registry_open_error(), "restore registry.db from a backup") != NULL);
+	f = fopen(path, "r");
+	CHECK(f && fread(back, 1, sizeof(back), f) == sizeof(junk) - 1 && strcmp(back, junk) == 0);
+	if (f)
+		fclose(f);
+	CHECK(registry_open(dir, &reg) < 0);   /* a directory */
+	CHECK(registry_open_error()[0] != '\0');
+}
+
 int main(void)
 {
 	const char *dir = check_tmpdir();
@@ -306,6 +331,8 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/no-such-dir/registry.db", dir);
 	reg = NULL;
 	CHECK(registry_open(path, &reg) < 0 && reg == NULL);
+	CHECK(strstr(registry_open_error(), "directory exists") != NULL);
+	damaged(dir);
 	serial_order(dir);
 	wal(dir);
 	states();
