@@ -284,7 +284,6 @@ int ca_start(const char *keystore, const char *cert_path, const char *org, long 
 	return 0;
 }
 
-/* One request and its answer; der (cap bytes) gets the answer's bytes. */
 /* The answer to request seq, within CA_TIMEOUT_MS of start. The answer to an
  * earlier request that timed out may still come first: it is dropped, never
  * taken for this one's. Called under c->lock. */
@@ -311,6 +310,7 @@ static int ca_receive(struct ca_client *c, uint64_t seq, uint64_t start, struct 
 	}
 }
 
+/* One request and its answer; der (cap bytes) gets the answer's bytes. */
 static int ca_call(struct ca_client *c, struct ca_request *req, uint8_t *der, size_t cap,
 		   size_t *ret_len, uint32_t *ret_gen)
 {
