@@ -148,24 +148,44 @@ static void write_status(struct ctl *ctl)
 		log_warn("cannot write %s", path);
 }
 
+/* A new server key and certificate for new connections; connections in
+ * progress keep the old ones (the CA process keeps the previous key). */
+static int renew_server_identity(struct listener *l)
+{
+	WOLFSSL_CTX *tls = make_tls(l->ctl);
+
+	if (!tls || make_server_identity(l->ctl, tls) < 0) {
+		wolfSSL_CTX_free(tls);
+		return -1;
+	}
+	listener_set_tls(l, tls);
+	return 0;
+}
+
 /* A controller may run for months: its server certificate is replaced while
- * a third of its life remains; connections in progress keep the old one. */
+ * a third of its life remains. */
 static void on_server_cert_timer(uv_timer_t *t)
 {
 	struct listener *l = t->data;
-	struct ctl *ctl = l->ctl;
-	WOLFSSL_CTX *tls;
 
-	if (time(NULL) < ctl->server_not_after - SERVER_CERT_DAYS / 3 * DAY_SECONDS)
+	if (time(NULL) < l->ctl->server_not_after - SERVER_CERT_DAYS / 3 * DAY_SECONDS)
 		return;
-	tls = make_tls(ctl);
-	if (!tls || make_server_identity(ctl, tls) < 0) {
+	if (renew_server_identity(l) < 0)
 		log_error("cannot renew the TLS server certificate; retrying in an hour");
-		wolfSSL_CTX_free(tls);
-		return;
-	}
-	listener_set_tls(l, tls);
-	log_info("TLS server certificate renewed");
+	else
+		log_info("TLS server certificate renewed");
+}
+
+/* SIGHUP (systemctl reload): a new server key and certificate now, e.g. when
+ * an operator suspects the controller process was compromised. */
+static void on_sighup(uv_signal_t *s, int signum)
+{
+	(void)signum;
+	if (renew_server_identity(s->data) < 0)
+		log_error("SIGHUP: cannot make a new TLS server key and certificate; the current "
+			  "ones stay in use (see the CA process's message)");
+	else
+		log_info("SIGHUP: new TLS server key and certificate in use for new connections");
 }
 
 /* A stop was asked for (SIGTERM, SIGINT); a child process died on its own. */
@@ -324,7 +344,7 @@ int main(int argc, char **argv)
 	static struct forward_proc fwd = { .pid = 0, .wake_fd = -1 };
 	struct conf_cmdline cl;
 	char why[256], path[PATH_MAX];
-	uv_signal_t sigterm, sigint, sigchld;
+	uv_signal_t sigterm, sigint, sigchld, sighup;
 	uv_timer_t cert_timer;
 	WOLFSSL_CTX *tls = NULL;
 	uv_loop_t *loop = uv_default_loop();
@@ -406,6 +426,9 @@ int main(int argc, char **argv)
 	uv_signal_init(loop, &sigchld);
 	sigchld.data = &ctl;
 	uv_signal_start(&sigchld, on_child, SIGCHLD);
+	uv_signal_init(loop, &sighup);
+	sighup.data = &lst;
+	uv_signal_start(&sighup, on_sighup, SIGHUP);
 	uv_timer_init(loop, &cert_timer);
 	cert_timer.data = &lst;
 	uv_timer_start(&cert_timer, on_server_cert_timer, 3600 * 1000, 3600 * 1000);
@@ -419,6 +442,7 @@ int main(int argc, char **argv)
 	uv_close((uv_handle_t *)&sigterm, NULL);
 	uv_close((uv_handle_t *)&sigint, NULL);
 	uv_close((uv_handle_t *)&sigchld, NULL);
+	uv_close((uv_handle_t *)&sighup, NULL);
 	uv_close((uv_handle_t *)&cert_timer, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);   /* let the close callbacks run */
 	rc = child_died;

@@ -2,8 +2,9 @@
 # The controller's keys in its TPM (the rig's swtpm): the system CA key and every sealed
 # secret exist on disk only as TPM-wrapped blobs made inside the TPM; the TLS server key
 # (which also signs receipts) is made in the TPM by the CA process at every start and
-# stored nowhere, and only the CA process keeps the keystore open (losing it stops the
-# controller); certificates signed there verify with openssl; no private key is in the
+# reload (SIGHUP) and stored nowhere, and only the CA process keeps the keystore open
+# (losing it stops the controller); the service unit's capabilities let the CA process
+# read its key blob at start; certificates signed there verify with openssl; no private key is in the
 # controller's files or in its processes' memory (the same memory search finds the CA
 # key in a rig with the file keystore: the search works); a missing TPM stops the
 # controller with a clear message and nothing else changes. The CA key and the admin's
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import time
 
+import riglib
 import rigtest
 
 FIXED_TPM, FIXED_PARENT, SENSITIVE_DATA_ORIGIN = 0x2, 0x10, 0x20
@@ -163,6 +165,16 @@ def tpm_rig(t):
         t.check("uid 0 without capabilities (the controller after start-up) cannot read %s"
                 % blob, p.returncode != 0 and "Permission denied" in p.stdout + p.stderr,
                 (p.returncode, (p.stdout + p.stderr)[-200:]))
+    # What the service unit leaves the controller at its start is enough for the CA
+    # process to load its key (bwc-controller.service: CapabilityBoundingSet).
+    unit = (riglib.REPO / "controller" / "bwc-controller.service").read_text()
+    caps = re.search(r"^CapabilityBoundingSet=(.*)$", unit, re.M).group(1).split()
+    p = t.sh(["setpriv", "--bounding-set",
+              "-all," + ",".join("+" + c[4:].lower() for c in caps), "--inh-caps", "-all",
+              "--", "dd", "if=%s" % (keys / "system-ca.tpmkey"), "of=/dev/null", "status=none"],
+             quiet=True)
+    t.check("the unit's capability bounding set (%s) lets the CA process read its key blob"
+            % " ".join(caps), p.returncode == 0, (p.returncode, (p.stdout + p.stderr)[-200:]))
     found = [str(p) for p in state.rglob("*") if p.is_file()
              and (b"PRIVATE KEY" in p.read_bytes() or b"$argon2id$" in p.read_bytes())]
     t.check("no private key and no passphrase verifier in the controller's files", not found,
@@ -188,6 +200,15 @@ def tpm_rig(t):
     t.check("the controller process keeps no keystore open, the CA process does (open in: "
             "%s)" % ", ".join(users), "bwc-ca" in users and "bwc-controller" not in users,
             users)
+    # Reload (SIGHUP): a new server key and certificate, and cameras dock through them.
+    first = server_cert_serial(t, state)
+    offset = t.log_size("controller")
+    os.kill(t.rig.pid_of("controller"), signal.SIGHUP)
+    t.check("SIGHUP makes a new TLS server certificate",
+            t.wait_for(lambda: server_cert_serial(t, state) not in (None, first), 10),
+            (first, server_cert_serial(t, state)))
+    t.check("and says so", "SIGHUP: new TLS server key" in t.log_since("controller", offset))
+    t.check("cam1 docks and renews through the new key", redock_renews(t))
     ca_cert_serial = server_cert_serial(t, state)
 
     # Every handshake and receipt is signed in the CA process: without it the controller

@@ -19,6 +19,8 @@ for u in bwc-controller bwc bwc-staging; do
 	check "$u.service verifies${out:+: $out}" '[ -z "$out" ]'
 done
 check "controller unit may open the TPM and no other device" 'grep -qx "DevicePolicy=closed" "$src/controller/bwc-controller.service" && [ "$(grep -c "^DeviceAllow=" "$src/controller/bwc-controller.service")" = 1 ] && grep -qx "DeviceAllow=/dev/tpmrm0 rw" "$src/controller/bwc-controller.service"'
+check "controller unit lets the CA process read its mode-0000 key blob at start (CAP_DAC_READ_SEARCH), and no more than it needs" 'grep -qx "CapabilityBoundingSet=CAP_NET_RAW CAP_DAC_READ_SEARCH CAP_SETUID CAP_SETGID" "$src/controller/bwc-controller.service"'
+check "controller unit reloads with SIGHUP (a new TLS server key)" 'grep -qx "ExecReload=/bin/kill -HUP \$MAINPID" "$src/controller/bwc-controller.service"'
 check "controller unit requires the staging volume" 'grep -qx "Requires=bwc-staging.service" "$src/controller/bwc-controller.service"'
 check "camera unit denies binding any socket" 'grep -qx "SocketBindDeny=any" "$src/bwc/bwc.service"'
 check "camera unit has no capabilities" 'grep -qx "CapabilityBoundingSet=" "$src/bwc/bwc.service"'
