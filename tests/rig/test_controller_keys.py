@@ -3,7 +3,7 @@
 # secret exist on disk only as TPM-wrapped blobs made inside the TPM; the TLS server key
 # (which also signs receipts) is made in the TPM by the CA process at every start and
 # reload (SIGHUP) and stored nowhere, and only the CA process keeps the keystore open
-# (losing it stops the controller); the service unit's capabilities let the CA process
+# (losing it or the forwarder stops the controller); the service unit's capabilities let the CA process
 # read its key blob at start; certificates signed there verify with openssl; no private key is in the
 # controller's files or in its processes' memory (the same memory search finds the CA
 # key in a rig with the file keystore: the search works); a missing TPM stops the
@@ -211,23 +211,26 @@ def tpm_rig(t):
     t.check("cam1 docks and renews through the new key", redock_renews(t))
     ca_cert_serial = server_cert_serial(t, state)
 
-    # Every handshake and receipt is signed in the CA process: without it the controller
-    # is of no use, so it stops and says why (the service manager starts it again).
-    ca = [p for p in pids if comm(p) == "bwc-ca"][0]
+    # Every handshake and receipt is signed in the CA process, and the forwarder is the
+    # only way to the EMS: without either the controller is of no use, so it stops and
+    # says why (the service manager starts it again).
     ctl = t.rig.host("controller")
-    offset = t.log_size("controller")
-    os.kill(ca, signal.SIGKILL)
-    t.check("when the CA process dies the controller stops",
-            t.wait_for(lambda: not t.rig.running(ctl), 10), t.rig.running(ctl))
-    said = t.log_since("controller", offset)
-    t.check("and says which process it lost", "the CA process" in said and "signal 9" in said,
-            said[-400:])
-    p = t.bwc_rig("restart", "controller")
-    t.require("the controller starts again", p.returncode == 0)
-    t.check("with a new TLS server key and certificate",
-            server_cert_serial(t, state) not in (None, ca_cert_serial),
-            (ca_cert_serial, server_cert_serial(t, state)))
-    t.check("and cam1 docks and renews through it", redock_renews(t))
+    for child, label in (("bwc-ca", "CA"), ("bwc-forward", "forwarder")):
+        pid = [p for p in controller_pids(t) if comm(p) == child]
+        offset = t.log_size("controller")
+        os.kill(pid[0], signal.SIGKILL)
+        t.check("when the %s process dies the controller stops" % label,
+                t.wait_for(lambda: not t.rig.running(ctl), 10), t.rig.running(ctl))
+        said = t.log_since("controller", offset)
+        t.check("and says which process it lost",
+                "the %s process" % label in said and "signal 9" in said, said[-400:])
+        p = t.bwc_rig("restart", "controller")
+        t.require("the controller starts again", p.returncode == 0)
+        t.check("with a new TLS server key and certificate",
+                server_cert_serial(t, state) not in (None, ca_cert_serial),
+                (ca_cert_serial, server_cert_serial(t, state)))
+        ca_cert_serial = server_cert_serial(t, state)
+        t.check("and cam1 docks and renews through it", redock_renews(t))
 
     # No TPM: the controller says so and stops; cameras keep their data.
     tpm_pid = t.rig.tpm_pid("controller")
