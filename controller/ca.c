@@ -271,7 +271,7 @@ int ca_start(const char *keystore, const char *cert_path, const char *org, long 
 		snprintf(s.org, sizeof(s.org), "%s", org);
 		s.max_validity = max_validity;
 		ca_harden();
-		log_info("ca: system CA key loaded; serving issue requests");
+		log_info("ca: system CA key loaded; serving certificate and signature requests");
 		ca_main(sv[1], &s);
 		_exit(0);
 	}
