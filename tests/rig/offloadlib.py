@@ -29,6 +29,24 @@ def sha256_file(path):
 
 # ---- the camera side ----------------------------------------------------------
 
+def live_glob(d, pattern, recursive=False):
+    """Sorted paths below d that match pattern (Path.glob, or rglob when recursive),
+    listed while a daemon renames and deletes in there: a directory that vanishes in
+    the middle of the listing (the camera renames a recording it deletes to .gone-ID
+    first, the controller moves staged files) makes the listing start again instead of
+    failing the test. Leftovers being deleted (names starting with '.') are not listed."""
+    for _ in range(50):
+        try:
+            if not d.is_dir():
+                return []
+            found = d.rglob(pattern) if recursive else d.glob(pattern)
+            return sorted(p for p in found
+                          if not p.relative_to(d).parts[0].startswith("."))
+        except FileNotFoundError:
+            time.sleep(0.01)
+    raise RuntimeError("%s kept changing while it was listed" % d)
+
+
 def data_dir(t, cam):
     return t.rig.cam_dir(cam) / "state" / "data"
 
@@ -36,7 +54,7 @@ def data_dir(t, cam):
 def recordings(t, cam):
     """{recording_id: recording.json} of the camera's store (what is not yet offloaded)."""
     out = {}
-    for meta in sorted((data_dir(t, cam) / "recordings").glob("*/recording.json")):
+    for meta in live_glob(data_dir(t, cam) / "recordings", "*/recording.json"):
         doc = riglib.read_json(meta)
         if isinstance(doc, dict):
             out[doc.get("recording_id") or meta.parent.name] = doc
@@ -58,7 +76,7 @@ def clips_of(t, cam, serial=None):
 def clip_files(t, cam):
     """Clip files still on the camera (complete, flagged or being written)."""
     d = data_dir(t, cam) / "recordings"
-    return sorted(str(p.relative_to(d)) for p in d.glob("*/clip-*")) if d.is_dir() else []
+    return [str(p.relative_to(d)) for p in live_glob(d, "*/clip-*")]
 
 
 def receipts(t, cam):
@@ -100,7 +118,7 @@ def staging(t):
 def ready_files(t):
     """{(serial, rid, cid): path} of staging/ready."""
     out = {}
-    for p in sorted((staging(t) / "ready").glob("*/*/*")):
+    for p in live_glob(staging(t) / "ready", "*/*/*"):
         if p.is_file():
             out[(p.parent.parent.name, p.parent.name, p.name.split(".")[0])] = p
     return out
@@ -108,7 +126,7 @@ def ready_files(t):
 
 def incoming_files(t):
     d = staging(t) / "incoming"
-    return sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file()) if d.is_dir() else []
+    return [str(p.relative_to(d)) for p in live_glob(d, "*", recursive=True) if p.is_file()]
 
 
 def db_rows(t, sql, args=()):

@@ -57,8 +57,15 @@ def torn_recording(t):
     if p.returncode != 0:
         return None
     pid = int((t.rig.run_dir / "cam2-record.pid").read_text())
-    parts = lambda: [q for q in (ol.data_dir(t, 2) / "recordings").glob("*/clip-*.part")
-                     if q.stat().st_size > 256 * 1024]
+    def parts():
+        out = []
+        for q in ol.live_glob(ol.data_dir(t, 2) / "recordings", "*/clip-*.part"):
+            try:
+                if q.stat().st_size > 256 * 1024:
+                    out.append(q)
+            except FileNotFoundError:
+                pass   # the clip was closed meanwhile
+        return out
     found = t.wait_for(parts, 30)
     os.kill(pid, signal.SIGKILL)   # the recorder is not a rig host: signal it directly
     t.wait_for(lambda: not riglib.proc_alive(pid), 5)
