@@ -34,7 +34,7 @@
 
 /* Server keys exist only here; generation g lives in slot g % 2 under the
  * keystore name of that slot (the TPM backend keeps its blob by name). */
-static const char *const server_key_names[2] = { "tls-server-a", "tls-server-b" };
+static const char *const server_key_names[2] = TLS_SERVER_KEYS;
 
 struct server_key {
 	ecc_key key;
@@ -298,7 +298,7 @@ static int ca_receive(struct ca_client *c, uint64_t seq, uint64_t start, struct 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
-			return r == 0 ? -ETIMEDOUT : -errno;
+			return r == 0 ? -ETIMEDOUT : -EIO;
 		r = (int)recv(c->fd, a, sizeof(*a), MSG_TRUNC);
 		if (r == 0)
 			return -EPIPE;   /* the CA process is gone */
@@ -357,7 +357,7 @@ int ca_new_server(struct ca_client *c, const char *common_name, time_t not_befor
 	int r;
 
 	if (!q)
-		return -ENOMEM;
+		return CERTS_E_NOMEM;
 	q->kind = CA_NEW_SERVER;
 	snprintf(q->common_name, sizeof(q->common_name), "%s", common_name);
 	q->not_before = not_before;
@@ -374,10 +374,10 @@ int ca_sign_server(struct ca_client *c, uint32_t gen, const uint8_t *digest, siz
 	int r;
 
 	if (!digest || len == 0 || len > CA_DIGEST_MAX)
-		return -EINVAL;
+		return CERTS_E_INPUT;
 	q = calloc(1, sizeof(*q));
 	if (!q)
-		return -ENOMEM;
+		return CERTS_E_NOMEM;
 	q->kind = CA_SIGN_SERVER;
 	q->generation = gen;
 	q->digest_len = (uint32_t)len;
@@ -422,6 +422,24 @@ int ca_bind_tls(struct ca_client *c, uint32_t gen, WOLFSSL_CTX *ctx)
 					  CA_DEV_ID, 32) != WOLFSSL_SUCCESS)
 		return -EIO;
 	return 0;
+}
+
+const char *ca_strerror(int r)
+{
+	switch (r) {
+	case -EPIPE:
+		return "the CA process is gone";
+	case -ETIMEDOUT:
+		return "the CA process did not answer in time";
+	case -EPROTO:
+		return "the CA process gave a malformed answer";
+	case -ENOSPC:
+		return "the CA process's answer does not fit";
+	case -EIO:
+		return "the channel to the CA process failed";
+	default:
+		return certs_strerror(r);
+	}
 }
 
 void ca_stop(struct ca_client *c)

@@ -68,6 +68,13 @@ struct ca_client {
  * longest validity it will sign. */
 int ca_start(const char *keystore, const char *cert_path, const char *org,
 	     long max_validity, struct ca_client *ret);
+/* Every ca_* call below returns 0, a certs_err (what the CA process refused
+ * or failed, or a bad argument / no memory here), or one of the channel's
+ * errors, which never collide with those: -EPIPE (the CA process is gone),
+ * -ETIMEDOUT (no answer within CA_TIMEOUT_MS), -EPROTO, -ENOSPC (answer
+ * larger than the caller's buffer), -EIO. ca_strerror names each. */
+const char *ca_strerror(int r);
+
 /* Blocking request (thread-safe; sets req->seq); CA_TIMEOUT_MS timeout. */
 int ca_issue(struct ca_client *c, struct ca_request *req, uint8_t *der, size_t cap,
 	     size_t *ret_len);

@@ -63,8 +63,7 @@ static int make_server_identity(struct ctl *ctl, WOLFSSL_CTX *tls)
 	snprintf(cn, sizeof(cn), "BWC controller %.32s", ctl->system_id);
 	r = ca_new_server(&ctl->ca, cn, now - 60, not_after, der, sizeof(der), &der_len, &gen);
 	if (r < 0) {
-		log_error("the CA process made no TLS server key and certificate (code %d; its "
-			  "own message says why)", r);
+		log_error("the CA process made no TLS server key and certificate: %s", ca_strerror(r));
 		return r;
 	}
 	if (ca_bind_tls(&ctl->ca, gen, tls) < 0 ||
@@ -301,7 +300,7 @@ static int check_staging(const struct ctl_config *cfg)
  * process). */
 static int restrict_keys(const struct ctl_config *cfg)
 {
-	static const char *const stored_server_keys[] = { "tls-server-a", "tls-server-b" };
+	static const char *const stored_server_keys[2] = TLS_SERVER_KEYS;
 	keystore_t *ks = NULL;
 	char why[256];
 	int r;

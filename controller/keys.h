@@ -19,6 +19,10 @@
 #define MASTER_VERIFIER "master-verifier"
 #define STAGING_KEY "staging-volume-key"
 #define STAGING_KEY_NEXT "staging-volume-key-next"   /* during a re-key */
+/* The two alternating TLS server keys: in the CA process's keystore handle
+ * only (never stored; earlier versions stored them, the controller deletes
+ * those at start). */
+#define TLS_SERVER_KEYS { "tls-server-a", "tls-server-b" }
 
 /* ks_restrict on every key above that only the CA process (while still
  * privileged) or bwcctl may use: the controller and the forwarder, which

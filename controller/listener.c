@@ -360,8 +360,10 @@ static void issue_done(struct conn *c)
 	if (c->job.status < 0 || c->ca_status < 0 ||
 	    certs_parse(c->issued, c->issued_len, &issued) != 0) {
 		conn_respond_error(c, DOCK_C_INTERNAL, DOCK_S_UNKNOWN,
-			      "the system CA could not issue a certificate (code %d); try again",
-			      c->ca_status);
+			      "the system CA could not issue a certificate (%s); try again",
+			      c->job.status < 0  ? "the issuing job did not run"
+			      : c->ca_status < 0 ? ca_strerror(c->ca_status)
+						 : "the issued certificate is unreadable");
 		conn_request_done(c);
 		return;
 	}

@@ -1,8 +1,9 @@
 /* offload.c - receiving recordings from docked cameras into the staging area.
  * Clip bytes stream from TLS into a per-camera incomplete file; a chunk is
  * acknowledged only once it is on disk (fdatasync) and its new durable size is
- * in the registry. At commit the whole-file SHA-256 is checked, the file moves
- * atomically to the ready queue and a signed receipt is issued. All disk work
+ * in the registry. At commit the whole-file SHA-256 is checked, the receipt is
+ * signed, the file moves atomically to the ready queue and the receipt is
+ * issued. All disk work
  * runs in the thread pool. Reading goes on while it runs: one buffer fills
  * while the other is written, and the next chunk of a clip is received while
  * the one before is made durable (pipelining, PROTOCOL.md §9.1). Memory per
@@ -578,6 +579,8 @@ static void handle_chunk(struct conn *c)
 
 /* ---- commit ---------------------------------------------------------------- */
 
+/* The signed receipt of the clip being committed. 0, or what ca_strerror
+ * names. */
 static int make_receipt(struct conn *c, const struct clip_rec *rec, char **ret)
 {
 	struct ctl *ctl = c->l->ctl;
@@ -587,7 +590,7 @@ static int make_receipt(struct conn *c, const struct clip_rec *rec, char **ret)
 	int n, r;
 
 	if (!rc)
-		return -ENOMEM;
+		return CERTS_E_NOMEM;
 	snprintf(rc->system_id, sizeof(rc->system_id), "%s", ctl->system_id);
 	snprintf(rc->serial, sizeof(rc->serial), "%s", c->peer_info.serial);
 	snprintf(rc->recording_id, sizeof(rc->recording_id), "%.36s", rec->rid);
@@ -597,7 +600,7 @@ static int make_receipt(struct conn *c, const struct clip_rec *rec, char **ret)
 	rc->complete = c->io.commit.complete;
 	rc->time = time(NULL);
 	n = dock_receipt_tbs(rc, tbs, sizeof(tbs));
-	r = n < 0 ? n : wc_Sha256Hash((const byte *)tbs, (word32)n, hash) == 0 ? 0 : -EIO;
+	r = n < 0 || wc_Sha256Hash((const byte *)tbs, (word32)n, hash) != 0 ? CERTS_E_INPUT : 0;
 	pthread_mutex_lock(&ctl->signer_lock);
 	if (r == 0)
 		r = ca_sign_server(&ctl->ca, ctl->signer_gen, hash, sizeof(hash), rc->sig,
@@ -605,8 +608,8 @@ static int make_receipt(struct conn *c, const struct clip_rec *rec, char **ret)
 	memcpy(rc->signer, ctl->signer_der, ctl->signer_len);
 	rc->signer_len = ctl->signer_len;
 	pthread_mutex_unlock(&ctl->signer_lock);
-	if (r == 0)
-		r = dock_encode_receipt(rc, ret);
+	if (r == 0 && dock_encode_receipt(rc, ret) < 0)
+		r = CERTS_E_NOMEM;
 	free(rc);
 	return r;
 }
@@ -693,9 +696,16 @@ static void commit_work(struct conn *c)
 	snprintf(rec->sha256_hex, sizeof(rec->sha256_hex), "%s", hex);
 	rec->size = io->commit.size;
 	rec->complete = io->commit.complete;
-	if ((r = publish(c, rec)) < 0 || (r = make_receipt(c, rec, &io->answer)) < 0) {
-		log_error("commit of %s %s/%s: %s", c->peer_info.serial, io->rid, io->cid,
-			  r <= -10 ? certs_strerror(r) : strerror(-r));
+	/* Signed before anything moves: a CA process that cannot sign leaves the
+	 * verified file where it was, and the camera's next commit finds it. */
+	if ((r = make_receipt(c, rec, &io->answer)) < 0) {
+		log_error("commit of %s %s/%s: no signed receipt: %s", c->peer_info.serial,
+			  io->rid, io->cid, ca_strerror(r));
+		goto out;
+	}
+	if ((r = publish(c, rec)) < 0) {
+		log_error("commit of %s %s/%s: cannot move it to the ready queue: %s",
+			  c->peer_info.serial, io->rid, io->cid, strerror(-r));
 		goto out;
 	}
 	snprintf(rec->receipt, sizeof(rec->receipt), "%s", io->answer);
