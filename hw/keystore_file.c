@@ -117,35 +117,6 @@ static int export_spki(ecc_key *key, uint8_t *spki, size_t cap, size_t *ret_len)
 	return KS_OK;
 }
 
-int ks_create_ec(keystore_t *ks, const char *name, uint8_t *spki, size_t cap, size_t *ret_len)
-{
-	char path[PATH_MAX];
-	ecc_key key;
-	WC_RNG rng;
-	int r;
-
-	if (!spki || cap == 0 || !ret_len)
-		return KS_E_INPUT;
-	r = ks_exists(ks, name);
-	if (r != 0)
-		return r == 1 ? KS_E_EXISTS : r;
-	r = key_path(ks, name, KEY_SUFFIX, path, sizeof(path));
-	if (r != KS_OK)
-		return r;
-	if (wc_InitRng(&rng) != 0)
-		return KS_E_CRYPTO;
-	if (certs_ec_generate(&rng, &key) != CERTS_OK) {
-		wc_FreeRng(&rng);
-		return KS_E_CRYPTO;
-	}
-	r = export_spki(&key, spki, cap, ret_len);
-	if (r == KS_OK)
-		r = save_key(path, &key);
-	wc_ecc_free(&key);
-	wc_FreeRng(&rng);
-	return r;
-}
-
 /* The key exists only in *key: this process's memory, never the directory. */
 int ks_create_ec_volatile(keystore_t *ks, const char *name, ecc_key *key, uint8_t *spki,
 			  size_t cap, size_t *ret_len)
@@ -164,6 +135,28 @@ int ks_create_ec_volatile(keystore_t *ks, const char *name, ecc_key *key, uint8_
 	r = export_spki(key, spki, cap, ret_len);
 	if (r != KS_OK)
 		wc_ecc_free(key);
+	return r;
+}
+
+/* A volatile key, then saved. */
+int ks_create_ec(keystore_t *ks, const char *name, uint8_t *spki, size_t cap, size_t *ret_len)
+{
+	char path[PATH_MAX];
+	ecc_key key;
+	int r;
+
+	if (!spki || cap == 0 || !ret_len)
+		return KS_E_INPUT;
+	r = ks_exists(ks, name);
+	if (r != 0)
+		return r == 1 ? KS_E_EXISTS : r;
+	r = key_path(ks, name, KEY_SUFFIX, path, sizeof(path));
+	if (r == KS_OK)
+		r = ks_create_ec_volatile(ks, name, &key, spki, cap, ret_len);
+	if (r != KS_OK)
+		return r;
+	r = save_key(path, &key);
+	wc_ecc_free(&key);
 	return r;
 }
 
